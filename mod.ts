@@ -1,0 +1,58 @@
+/**
+ * flexcare: the FlexCare multimodal multitask ICU model (KDD 2024) in clinical service.
+ *
+ * This barrel is the public library API; everything else is internal.
+ *
+ * @example Discretize an episode
+ * ```ts
+ * import { discretize, NORMALIZER_PH, standardize } from "./mod.ts";
+ * const raw = discretize([{ hours: 0.5, channel: "Heart Rate", value: 92 }], 3);
+ * const x = standardize(raw, NORMALIZER_PH);
+ * if (x.rows !== 3 || x.columns !== 76) throw new Error();
+ * ```
+ *
+ * @module
+ */
+export { discretize, type DiscretizeOptions } from "./src/features/discretizer.ts";
+export {
+  type DiscretizerConfig,
+  discretizerConfigFromJson,
+  type DiscretizerJson,
+  REFERENCE_CONFIG,
+} from "./src/features/discretizer_config.ts";
+export { type EpisodeCsvOptions, parseEpisodeCsv } from "./src/features/episode.ts";
+export { FeatureInputError, type FeatureInputProblem } from "./src/features/errors.ts";
+export { type FeatureMatrix, lastRows } from "./src/features/matrix.ts";
+export {
+  type Normalizer,
+  NORMALIZER_DECOMP,
+  NORMALIZER_PH,
+  NormalizerFitter,
+  normalizerFromJson,
+  type NormalizerJson,
+  normalizerToJson,
+  standardize,
+} from "./src/features/normalizer.ts";
+export { loadNormalizer } from "./src/features/normalizer_file.ts";
+export { binOf, type Observation, rowCount } from "./src/features/observation.ts";
+export {
+  type CsvRecord,
+  CsvSyntaxError,
+  parseCsv,
+  readCsvFile,
+  readCsvRecords,
+} from "./src/data/csv.ts";
+export {
+  DIAGNOSIS_LABELS,
+  getTask,
+  LOS_CLASSES,
+  losClass,
+  PHENOTYPE_LABELS,
+  type Split,
+  SPLITS,
+  type TaskCode,
+  type TaskInfo,
+  type TaskKind,
+  TASKS,
+} from "./src/data/tasks.ts";
+export { type AppOptions, createApp } from "./routes/app.ts";

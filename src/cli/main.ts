@@ -1,0 +1,57 @@
+/**
+ * The flexcare command line: parses the subcommand name and dispatches. Each subcommand is a
+ * module exporting `main(args)` that parses its own flags (with `node:util` parseArgs) and
+ * returns an exit code; this file is the only place that calls `Deno.exit`.
+ *
+ * @module
+ */
+
+/** A subcommand module: parses its arguments and returns a process exit code. */
+export interface Subcommand {
+  main(args: string[]): Promise<number>;
+}
+
+import { UsageError } from "./usage_error.ts";
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  serve: { summary: "start the HTTP service", load: () => import("./serve.ts") },
+  features: {
+    summary: "episode CSV -> 76-column matrix as JSON",
+    load: () => import("./features.ts"),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(18)}${c.summary}`);
+  return `Usage: flexcare <command> [options]\n\nCommands:\n${lines.join("\n")}`;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    console.error(`Unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).main(rest);
+  } catch (error) {
+    if (
+      error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      console.error(`flexcare ${name}: ${(error as Error).message}`);
+      return 2;
+    }
+    console.error(`flexcare ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    if (Deno.env.get("FLEXCARE_DEBUG")) console.error(error);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await run(Deno.args));
+}
