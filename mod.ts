@@ -35,6 +35,7 @@ export {
 } from "./src/features/normalizer.ts";
 export { loadNormalizer } from "./src/features/normalizer_file.ts";
 export { binOf, type Observation, rowCount } from "./src/features/observation.ts";
+export { StayTimeSeries, type StayTimeSeriesOptions } from "./src/features/stay_time_series.ts";
 export {
   type CsvRecord,
   CsvSyntaxError,
