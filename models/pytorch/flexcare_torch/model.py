@@ -57,7 +57,8 @@ class PatchEmbed(nn.Module):
                               kernel_size=config.patch_size, stride=config.patch_size)
 
     def forward(self, image: Tensor) -> Tensor:
-        if image.dim() != 4 or image.shape[-1] != self.image_size or image.shape[-2] != self.image_size:
+        if not torch.jit.is_tracing() and (
+                image.dim() != 4 or image.shape[-1] != self.image_size or image.shape[-2] != self.image_size):
             raise ValueError(f"Expected images (B, C, {self.image_size}, {self.image_size}), got {tuple(image.shape)}")
         x = self.proj(image)  # (B, d, H/P, W/P)
         return x.flatten(2).transpose(1, 2)  # (B, N_patches, d)
@@ -237,67 +238,66 @@ def decorrelation_loss(z_comb: Tensor) -> Tensor:
 def stream_bias(valid: Tensor) -> Tensor:
     """Paper-mode bias inside one modality stream [CLS, tokens]: valid (B, S) bool keys.
     CLS attends to its modality, tokens to tokens; self always allowed. -> (B, 1, S, S)."""
-    s = valid.shape[1]
-    idx = torch.arange(s, device=valid.device)
+    idx = positions(valid)
     q, k = idx.unsqueeze(1), idx.unsqueeze(0)  # (S, 1), (1, S)
     structure = (q == 0) | (k != 0)  # (S, S)
     allowed = (structure.unsqueeze(0) & valid.unsqueeze(1)) | (q == k).unsqueeze(0)  # (B, S, S)
-    return torch.zeros(allowed.shape, dtype=torch.float32, device=valid.device).masked_fill(
-        ~allowed, NEG_INF).unsqueeze(1)
+    return torch.zeros_like(allowed, dtype=torch.float32).masked_fill(~allowed, NEG_INF).unsqueeze(1)
 
 
 def combination_membership(device: torch.device) -> Tensor:
     """(4, 3) bool: which modality each free combination token covers."""
-    return torch.tensor([[m in comb for m in MODALITIES] for comb in COMBINATIONS[:4]], device=device)
+    table = [[float(m in comb) for m in MODALITIES] for comb in COMBINATIONS[:4]]
+    return torch.tensor(table, device=device) > 0.5
 
 
-def query_bias(valids: Sequence[Tensor], n_tasks: int) -> Tensor:
+def query_bias(valids: Sequence[Tensor], task_ids: Tensor) -> Tensor:
     """Paper-mode bias of the query tokens [4 combination tokens, K task tokens] over the keys
     [the same 4+K tokens, ts stream, image stream, note stream] -> (B, 1, 4+K, 4+K+S_t+S_i+S_n).
     Combination tokens: self + non-CLS tokens of their modalities; task tokens: self + the
     combination tokens + every valid modality token. Task tokens do not see each other."""
-    device = valids[0].device
-    n_q = 4 + n_tasks
-    idx = torch.arange(n_q, device=device)
-    own = (idx.unsqueeze(1) == idx.unsqueeze(0)) | ((idx.unsqueeze(1) >= 4) & (idx.unsqueeze(0) < 4))  # (Q, Q)
-    b = valids[0].shape[0]
-    parts = [own.unsqueeze(0).expand(b, n_q, n_q)]
+    device = task_ids.device
+    is_task = torch.cat([torch.zeros(4, dtype=torch.bool, device=device),
+                         torch.ones_like(task_ids[0], dtype=torch.bool)])  # (Q,)
+    idx = torch.ones_like(is_task, dtype=torch.long).cumsum(0) - 1  # (Q,)
+    own = (idx.unsqueeze(1) == idx.unsqueeze(0)) | (is_task.unsqueeze(1) & ~is_task.unsqueeze(0))  # (Q, Q)
+    parts = [own.unsqueeze(0) & torch.ones_like(task_ids[:, :1], dtype=torch.bool).unsqueeze(2)]  # (B, Q, Q)
     member = combination_membership(device)  # (4, 3)
-    is_task = torch.ones(n_tasks, dtype=torch.bool, device=device)
     for m, valid in enumerate(valids):
-        s = valid.shape[1]
-        not_cls = torch.arange(s, device=device) != 0  # (S,)
+        not_cls = positions(valid) != 0  # (S,)
         comb = member[:, m].unsqueeze(1) & not_cls.unsqueeze(0)  # (4, S)
-        task = is_task.unsqueeze(1) & torch.ones_like(not_cls).unsqueeze(0)  # (K, S)
+        task = is_task[4:].unsqueeze(1) & torch.ones_like(not_cls).unsqueeze(0)  # (K, S)
         rows = torch.cat([comb, task], dim=0)  # (Q, S)
         parts.append(rows.unsqueeze(0) & valid.unsqueeze(1))  # (B, Q, S)
     allowed = torch.cat(parts, dim=2)  # (B, Q, Q + S_all)
-    return torch.zeros(allowed.shape, dtype=torch.float32, device=device).masked_fill(
-        ~allowed, NEG_INF).unsqueeze(1)
+    return torch.zeros_like(allowed, dtype=torch.float32).masked_fill(~allowed, NEG_INF).unsqueeze(1)
 
 
-def dense_structure(s_t: int, s_i: int, s_n: int, device: torch.device) -> Tensor:
-    """(S, S) bool: the reference code's allowed pairs over one full sequence
-    [task, 4 combination tokens, ts, image, note] (generate_cross_modal_mask == 0)."""
-    sizes = [1, 4, s_t, s_i, s_n]
-    total = sum(sizes)
-    seg = torch.cat([torch.full((n,), i, dtype=torch.long, device=device) for i, n in enumerate(sizes)])
-    starts = [sum(sizes[:i]) for i in range(5)]
-    pos = torch.arange(total, device=device)
-    is_cls = (pos == starts[2]) | (pos == starts[3]) | (pos == starts[4])
-    q_seg, k_seg = seg.unsqueeze(1), seg.unsqueeze(0)
-    q_cls, k_cls = is_cls.unsqueeze(1), is_cls.unsqueeze(0)
+def positions(valid: Tensor) -> Tensor:
+    """(S,) long 0..S-1 for a (B, S) tensor (cumsum keeps S dynamic in exported graphs)."""
+    return torch.ones_like(valid[0], dtype=torch.long).cumsum(0) - 1
+
+
+def dense_structure(valid_t: Tensor, valid_i: Tensor, valid_n: Tensor) -> Tensor:
+    """(S, S) bool: the reference code's allowed pairs (generate_cross_modal_mask == 0) over one
+    full sequence [task, 4 combination tokens, ts, image, note]; valid_* give the stream lengths."""
+    device = valid_t.device
+    head = torch.tensor([0, 1, 1, 1, 1], dtype=torch.long, device=device)
+    seg = torch.cat([head] + [torch.zeros_like(v[0], dtype=torch.long) + 2 + m
+                              for m, v in enumerate((valid_t, valid_i, valid_n))])  # (S,)
+    first = torch.cat([torch.zeros(5, dtype=torch.bool, device=device)] +
+                      [positions(v) == 0 for v in (valid_t, valid_i, valid_n)])  # (S,) modality CLS
+    pos = torch.ones_like(seg).cumsum(0) - 1  # (S,)
+    q_seg, k_seg = seg.unsqueeze(1), seg.unsqueeze(0)  # (S, 1), (1, S)
+    q_cls, k_cls = first.unsqueeze(1), first.unsqueeze(0)
     same_modality = (q_seg == k_seg) & (q_seg >= 2)
-    allowed = (q_seg == 0) | (same_modality & (q_cls | ~k_cls))
-    member = combination_membership(device)  # (4, 3)
-    comb_rows = torch.zeros(total, total, dtype=torch.bool, device=device)
-    for c in range(4):
-        row = 1 + c
-        comb_rows[row, row] = True
-        for m in range(3):
-            if bool(member[c, m]):
-                comb_rows[row] |= (seg == 2 + m) & ~is_cls
-    return allowed | comb_rows
+    allowed = (q_seg == 0) | (same_modality & (q_cls | ~k_cls))  # task row; within a modality
+    member = torch.cat([torch.zeros(4, 2, dtype=torch.bool, device=device),
+                        combination_membership(device)], dim=1)  # (4, 5): combination x segment
+    rows = member[(pos - 1).clamp(0, 3)]  # (S, 5): the combination of each row (if any)
+    covers = rows.gather(1, k_seg.expand(rows.shape[0], -1))  # (S, S): key's modality in row's combination
+    comb = (q_seg == 1) & ((covers & ~k_cls) | (pos.unsqueeze(1) == pos.unsqueeze(0)))
+    return allowed | comb
 
 
 # ----------------------------------------------------------------------------------------------
@@ -353,9 +353,11 @@ class FlexCare(nn.Module):
 
     def embed_ts(self, ts: Tensor) -> Tensor:
         """(B, T, 76) -> (B, 1+T, d): CLS + rows with learned positions."""
-        if ts.dim() != 3 or ts.shape[-1] != self.config.ts_columns:
+        if torch.jit.is_tracing():
+            pass
+        elif ts.dim() != 3 or ts.shape[-1] != self.config.ts_columns:
             raise ValueError(f"Expected ts (B, T, {self.config.ts_columns}), got {tuple(ts.shape)}")
-        if ts.shape[1] > self.config.ts_positions:
+        elif ts.shape[1] > self.config.ts_positions:
             raise ValueError(f"{ts.shape[1]} time-series rows exceed {self.config.ts_positions} positions")
         x = self.ehr_projection(ts) + self.ehr_pos_embed[:, :ts.shape[1]]  # (B, T, d)
         return torch.cat([self.ehr_cls_token.expand(ts.shape[0], 1, -1), x], dim=1)  # (B, 1+T, d)
@@ -369,9 +371,11 @@ class FlexCare(nn.Module):
 
     def embed_note(self, note: Tensor) -> Tensor:
         """(B, N, E) -> (B, 1+N, d)."""
-        if note.dim() != 3 or note.shape[-1] != self.config.note_dim:
+        if torch.jit.is_tracing():
+            pass
+        elif note.dim() != 3 or note.shape[-1] != self.config.note_dim:
             raise ValueError(f"Expected note (B, N, {self.config.note_dim}), got {tuple(note.shape)}")
-        if note.shape[1] > self.config.note_positions:
+        elif note.shape[1] > self.config.note_positions:
             raise ValueError(f"{note.shape[1]} note tokens exceed {self.config.note_positions} positions")
         x = self.note_fc(note) + self.note_pos_embed[:, :note.shape[1]]  # (B, N, d)
         return torch.cat([self.note_cls_token.expand(note.shape[0], 1, -1), x], dim=1)  # (B, 1+N, d)
@@ -417,9 +421,8 @@ class FlexCare(nn.Module):
     def queries(self, streams: Sequence[Tensor], valids: Sequence[Tensor], task_ids: Tensor) -> Tuple[Tensor, Tensor]:
         """Combination and task tokens through the layers, reading the cached stream states of
         each layer. Returns free combination outputs (B, 4, d) and task outputs (B, K, d)."""
-        n_tasks = task_ids.shape[1]
         x = torch.cat([self.combination_tokens(task_ids.shape[0]), self.task_embedding(task_ids)], dim=1)  # (B, 4+K, d)
-        bias = query_bias(valids, n_tasks)
+        bias = query_bias(valids, task_ids)
         for l, layer in enumerate(self.transformer_fusion.layers):
             memory = torch.cat([s[:, l] for s in streams], dim=1)  # (B, S_t+S_i+S_n, d)
             x = layer(x, bias, memory)
@@ -460,15 +463,15 @@ class FlexCare(nn.Module):
         seq = torch.cat([task, per_task(torch.cat([self.combination_tokens(b), xt, xi, xn], dim=1))], dim=1)  # (B*K, S, d)
         one = torch.ones(b * k, 5, dtype=torch.bool, device=ts.device)
         valid = torch.cat([one, per_task(torch.cat([valid_t, valid_i, valid_n], dim=1))], dim=1)  # (B*K, S)
-        structure = dense_structure(xt.shape[1], xi.shape[1], xn.shape[1], ts.device)  # (S, S)
-        zeros = torch.zeros(valid.shape[0], structure.shape[0], structure.shape[1], device=ts.device)
-        if mode == "reference":  # additive 0/1 float mask, padding -inf
-            bias = (~structure).float().unsqueeze(0) + zeros
+        structure = dense_structure(valid_t, valid_i, valid_n)  # (S, S)
+        allowed = structure.unsqueeze(0) & valid.unsqueeze(1)  # (B*K, S, S)
+        if mode == "reference":  # additive 0/1 float mask (disallowed +1), padding -inf
+            bias = (~structure).float().unsqueeze(0) + torch.zeros_like(allowed, dtype=torch.float32)
             bias = bias.masked_fill(~valid.unsqueeze(1), NEG_INF)
-        else:  # Eq. 4
-            eye = torch.eye(structure.shape[0], dtype=torch.bool, device=ts.device)
-            allowed = (structure.unsqueeze(0) & valid.unsqueeze(1)) | eye.unsqueeze(0)
-            bias = zeros.masked_fill(~allowed, NEG_INF)
+        else:  # Eq. 4, every token attends to itself
+            pos = positions(valid)
+            allowed = allowed | (pos.unsqueeze(1) == pos.unsqueeze(0)).unsqueeze(0)
+            bias = torch.zeros_like(allowed, dtype=torch.float32).masked_fill(~allowed, NEG_INF)
         out = self.transformer_fusion(seq, bias.unsqueeze(1))  # (B*K, S, d)
         c_t, c_i, c_n = 5, 5 + xt.shape[1], 5 + xt.shape[1] + xi.shape[1]
         z_comb = torch.cat([out[:, 1:5], out[:, c_t:c_t + 1], out[:, c_i:c_i + 1], out[:, c_n:c_n + 1]], dim=1)  # (B*K, 7, d)
