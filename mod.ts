@@ -37,6 +37,26 @@ export { loadNormalizer } from "./src/features/normalizer_file.ts";
 export { binOf, type Observation, rowCount } from "./src/features/observation.ts";
 export { StayTimeSeries, type StayTimeSeriesOptions } from "./src/features/stay_time_series.ts";
 export {
+  AUGMENT,
+  IMAGE_SIZE,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  MAX_IMAGE_PIXELS,
+  MIN_IMAGE_SIDE,
+  RESIZE,
+} from "./src/features/image/constants.ts";
+export { type AugmentOptions, type AugmentParams } from "./src/features/image/augment.ts";
+export { decodeImage, type DecodeOptions } from "./src/features/image/decode.ts";
+export { ImageInputError, type ImageInputReason } from "./src/features/image/errors.ts";
+export { preprocessImage, type PreprocessOptions } from "./src/features/image/preprocess.ts";
+export {
+  type ImageFormat,
+  type ImageProbe,
+  probeImage,
+  type ProbeOptions,
+} from "./src/features/image/probe.ts";
+export { type DecodedImage } from "./src/features/image/raster.ts";
+export {
   type CsvRecord,
   CsvSyntaxError,
   parseCsv,
