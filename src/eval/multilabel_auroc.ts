@@ -5,6 +5,7 @@
  * @module
  */
 import { auroc } from "./auroc.ts";
+import { descendingOrder } from "./binary_curve.ts";
 import { checkWeights, type Numbers } from "./_check.ts";
 
 /** Options for {@linkcode multilabelAuroc}. */
@@ -22,19 +23,68 @@ export interface MultilabelAurocOptions {
   sampleWeights?: Numbers;
 }
 
-interface Flat {
-  labels: number[];
-  scores: number[];
-  weights: number[] | undefined;
+/** The known entries of some label columns, with their rows and their score order. */
+class Entries {
+  readonly labels: number[] = [];
+  readonly scores: number[] = [];
+  readonly rows: number[] = [];
+  #order: Uint32Array | undefined;
+
+  add(label: number, score: number, row: number): void {
+    this.labels.push(label);
+    this.scores.push(score);
+    this.rows.push(row);
+  }
+
+  auroc(rowWeights: Numbers | undefined): number {
+    this.#order ??= descendingOrder(this.scores);
+    if (rowWeights === undefined) return auroc(this.labels, this.scores, { order: this.#order });
+    const weights = new Float64Array(this.rows.length);
+    for (let e = 0; e < weights.length; e++) weights[e] = rowWeights[this.rows[e]!]!;
+    return auroc(this.labels, this.scores, { sampleWeights: weights, order: this.#order });
+  }
 }
 
-function checkShape(labels: readonly Numbers[], scores: readonly Numbers[]): number {
+/**
+ * Multi-label AUROC prepared once for many evaluations (the bootstrap): the entries are
+ * gathered and sorted once, each call only reweights them.
+ */
+export interface PreparedMultilabelAuroc {
+  /** Number of samples (rows). */
+  readonly samples: number;
+  /** AUROC per label (`NaN` where the known entries hold one class only). */
+  perLabel(sampleWeights?: Numbers): number[];
+  /** Mean of the defined per-label AUROCs; `NaN` when none is defined. */
+  macro(sampleWeights?: Numbers): number;
+  /** AUROC over all known entries pooled. */
+  micro(sampleWeights?: Numbers): number;
+}
+
+/**
+ * Checks shapes and labels (0, 1 or -1) and gathers the known entries.
+ *
+ * @example
+ * ```ts
+ * import { prepareMultilabelAuroc } from "./multilabel_auroc.ts";
+ * const m = prepareMultilabelAuroc([[1, 0], [0, -1], [1, 1], [0, 0]], [
+ *   [0.9, 0.2], [0.1, 0.7], [0.8, 0.6], [0.3, 0.9],
+ * ]);
+ * // Weight 0 drops row 2: label 1 keeps negatives only and is left out of the mean.
+ * if (m.macro() !== 0.75 || m.macro([1, 1, 0, 1]) !== 1) throw new Error();
+ * ```
+ */
+export function prepareMultilabelAuroc(
+  labels: readonly Numbers[],
+  scores: readonly Numbers[],
+): PreparedMultilabelAuroc {
   if (labels.length !== scores.length) {
     throw new TypeError(
       `Cannot compute multi-label AUROC: ${labels.length} label rows but ${scores.length} score rows`,
     );
   }
   const k = labels[0]?.length ?? 0;
+  const columns = Array.from({ length: k }, () => new Entries());
+  const pooled = new Entries();
   for (let i = 0; i < labels.length; i++) {
     if (labels[i]!.length !== k || scores[i]!.length !== k) {
       throw new TypeError(
@@ -50,36 +100,31 @@ function checkShape(labels: readonly Numbers[], scores: readonly Numbers[]): num
           `Cannot compute multi-label AUROC: label ${y} at row ${i}, column ${j} is not 0, 1 or -1`,
         );
       }
-    }
-  }
-  return k;
-}
-
-function collect(
-  labels: readonly Numbers[],
-  scores: readonly Numbers[],
-  columns: readonly number[],
-  weights: Numbers | undefined,
-): Flat {
-  const flat: Flat = { labels: [], scores: [], weights: weights === undefined ? undefined : [] };
-  for (let i = 0; i < labels.length; i++) {
-    for (const j of columns) {
-      const y = labels[i]![j]!;
       if (y === -1) continue;
-      flat.labels.push(y);
-      flat.scores.push(scores[i]![j]!);
-      flat.weights?.push(weights![i]!);
+      columns[j]!.add(y, scores[i]![j]!, i);
+      pooled.add(y, scores[i]![j]!, i);
     }
   }
-  return flat;
-}
-
-function flatAuroc(flat: Flat): number {
-  return auroc(
-    flat.labels,
-    flat.scores,
-    flat.weights === undefined ? {} : { sampleWeights: flat.weights },
-  );
+  const n = labels.length;
+  const check = (w: Numbers | undefined) => checkWeights(w, n, "multi-label AUROC");
+  const perLabel = (w?: Numbers) => {
+    check(w);
+    return columns.map((c) => c.auroc(w));
+  };
+  return {
+    samples: n,
+    perLabel,
+    macro(w?: Numbers) {
+      const defined = perLabel(w).filter((v) => !Number.isNaN(v));
+      return defined.length === 0
+        ? Number.NaN
+        : defined.reduce((a, b) => a + b, 0) / defined.length;
+    },
+    micro(w?: Numbers) {
+      check(w);
+      return pooled.auroc(w);
+    },
+  };
 }
 
 /**
@@ -97,13 +142,7 @@ export function perLabelAuroc(
   scores: readonly Numbers[],
   options: Pick<MultilabelAurocOptions, "sampleWeights"> = {},
 ): number[] {
-  const k = checkShape(labels, scores);
-  checkWeights(options.sampleWeights, labels.length, "multi-label AUROC");
-  const out: number[] = [];
-  for (let j = 0; j < k; j++) {
-    out.push(flatAuroc(collect(labels, scores, [j], options.sampleWeights)));
-  }
-  return out;
+  return prepareMultilabelAuroc(labels, scores).perLabel(options.sampleWeights);
 }
 
 /**
@@ -126,16 +165,8 @@ export function multilabelAuroc(
   options: MultilabelAurocOptions = {},
 ): number {
   const average = options.average ?? "macro";
-  if (average === "micro") {
-    const k = checkShape(labels, scores);
-    checkWeights(options.sampleWeights, labels.length, "multi-label AUROC");
-    const all = Array.from({ length: k }, (_, j) => j);
-    return flatAuroc(collect(labels, scores, all, options.sampleWeights));
-  }
-  if (average !== "macro") {
+  if (average !== "macro" && average !== "micro") {
     throw new TypeError(`Unknown average ${JSON.stringify(average)}: expected macro or micro`);
   }
-  const defined = perLabelAuroc(labels, scores, options).filter((v) => !Number.isNaN(v));
-  if (defined.length === 0) return Number.NaN;
-  return defined.reduce((a, b) => a + b, 0) / defined.length;
+  return prepareMultilabelAuroc(labels, scores)[average](options.sampleWeights);
 }

@@ -1,0 +1,175 @@
+/**
+ * `flexcare eval --predictions FILE.jsonl --out DIR [--by COLUMN]... [--tasks ihm,dec]
+ * [--resamples N] [--seed N]`: evaluates stored predictions (one JSON object per line, see
+ * `../eval/predictions.ts`) and writes `report.md`, `report.json` and reliability diagrams into
+ * `DIR`, printing the Markdown report.
+ *
+ * `--model DIR --data DIR [--split test] [--batch-size N]` evaluates a model over a dataset
+ * instead; it needs a {@linkcode ModelEvalSourceFactory} from the model runtime, passed in
+ * {@linkcode EvalDependencies} (wired in {@linkcode DEFAULT_DEPENDENCIES}). Without one the
+ * command fails with a message saying the mode is not available yet.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { getTask, type Split, SPLITS } from "../data/tasks.ts";
+import {
+  type EvalSource,
+  jsonlEvalSource,
+  type ModelEvalSourceFactory,
+} from "../eval/eval_source.ts";
+import { type EvalReport, evaluateSource } from "../eval/evaluate.ts";
+import { reportToMarkdown, writeReport } from "../eval/report.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Options for {@linkcode runEval}. */
+export interface EvalCommandOptions {
+  /** Where the predictions come from. */
+  source: EvalSource;
+  /** Output folder for `report.md`, `report.json` and the diagrams. */
+  out: string;
+  /**
+   * Group columns for subgroup tables.
+   * @default {[]}
+   */
+  by?: readonly string[];
+  /**
+   * Task codes to evaluate.
+   * @default {undefined} (every task present)
+   */
+  tasks?: readonly string[];
+  /**
+   * Bootstrap resamples per interval.
+   * @default {1000}
+   */
+  resamples?: number;
+  /**
+   * Bootstrap seed.
+   * @default {0}
+   */
+  seed?: number;
+}
+
+/** What the command needs from outside: the model runtime's source factory, when installed. */
+export interface EvalDependencies {
+  /** Builds the `--model` source; `undefined` while no model runtime exists. */
+  readonly modelSource: ModelEvalSourceFactory | undefined;
+}
+
+/** The dependencies `main` uses: the model runtime wires its factory here. */
+export const DEFAULT_DEPENDENCIES: EvalDependencies = Object.freeze({ modelSource: undefined });
+
+/** Error message of `--model` without a model runtime. */
+export const MODEL_MODE_UNAVAILABLE =
+  "Model-driven evaluation (--model DIR --data DIR) is not available yet: no model runtime is installed; evaluate stored predictions with --predictions FILE.jsonl";
+
+/**
+ * Evaluates a source and writes the report files.
+ *
+ * @example
+ * ```ts ignore
+ * import { runEval } from "./eval.ts";
+ * import { jsonlEvalSource } from "../eval/eval_source.ts";
+ * const report = await runEval({ source: jsonlEvalSource("preds.jsonl"), out: "out/eval" });
+ * ```
+ */
+export async function runEval(options: EvalCommandOptions): Promise<EvalReport> {
+  const report = await evaluateSource(options.source, {
+    by: options.by ?? [],
+    bootstrap: { resamples: options.resamples ?? 1000, seed: options.seed ?? 0 },
+    ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+  });
+  await writeReport(report, options.out);
+  return report;
+}
+
+function integer(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isInteger(v) || v < min) {
+    throw new UsageError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
+  }
+  return v;
+}
+
+/** Prints a one-line progress bar on stderr. */
+function progressBar(done: number, total: number): void {
+  const width = 30;
+  const filled = total > 0 ? Math.round(done / total * width) : width;
+  const bar = "#".repeat(filled) + "-".repeat(width - filled);
+  const text = `\reval [${bar}] ${done}/${total}${done >= total ? "\n" : ""}`;
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+}
+
+/**
+ * CLI entry: parses flags, builds the source, evaluates, writes and prints the report.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./eval.ts";
+ * const code = await main(["--predictions", "preds.jsonl", "--out", "out/eval", "--by", "modality"]);
+ * ```
+ */
+export async function main(
+  args: string[],
+  deps: EvalDependencies = DEFAULT_DEPENDENCIES,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: false,
+    options: {
+      predictions: { type: "string" },
+      model: { type: "string" },
+      data: { type: "string" },
+      split: { type: "string" },
+      "batch-size": { type: "string" },
+      out: { type: "string" },
+      by: { type: "string", multiple: true },
+      tasks: { type: "string" },
+      resamples: { type: "string" },
+      seed: { type: "string" },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError("unexpected positional arguments");
+  if (values.out === undefined) throw new UsageError("--out DIR is required");
+  const tasks = values.tasks?.split(",").map((t) => getTask(t.trim()).code);
+  let source: EvalSource;
+  if (values.predictions !== undefined) {
+    if (values.model !== undefined || values.data !== undefined) {
+      throw new UsageError("give either --predictions or --model with --data, not both");
+    }
+    source = jsonlEvalSource(values.predictions);
+  } else if (values.model !== undefined) {
+    if (values.data === undefined) throw new UsageError("--model needs --data DIR");
+    const split = values.split ?? "test";
+    if (!(SPLITS as readonly string[]).includes(split)) {
+      throw new UsageError(
+        `--split must be one of ${SPLITS.join(", ")}, got ${JSON.stringify(split)}`,
+      );
+    }
+    if (deps.modelSource === undefined) throw new Error(MODEL_MODE_UNAVAILABLE);
+    source = await deps.modelSource({
+      modelDir: values.model,
+      dataDir: values.data,
+      split: split as Split,
+      tasks: tasks ?? [],
+      batchSize: integer("batch-size", values["batch-size"], 1) ?? 32,
+      onProgress: progressBar,
+    });
+  } else {
+    throw new UsageError("expected --predictions FILE.jsonl, or --model DIR with --data DIR");
+  }
+  const resamples = integer("resamples", values.resamples, 0);
+  const seed = integer("seed", values.seed, 0);
+  const report = await runEval({
+    source,
+    out: values.out,
+    by: values.by ?? [],
+    ...(tasks === undefined ? {} : { tasks }),
+    ...(resamples === undefined ? {} : { resamples }),
+    ...(seed === undefined ? {} : { seed }),
+  });
+  console.log(reportToMarkdown(report));
+  console.error(`Wrote report.md, report.json and reliability diagrams to ${values.out}`);
+  return 0;
+}

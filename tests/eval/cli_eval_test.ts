@@ -1,0 +1,118 @@
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { main, MODEL_MODE_UNAVAILABLE, runEval } from "../../src/cli/eval.ts";
+import { UsageError } from "../../src/cli/usage_error.ts";
+import { memoryEvalSource, type ModelEvalOptions } from "../../src/eval/eval_source.ts";
+import type { PredictionRecord } from "../../src/eval/predictions.ts";
+
+const RECORDS: PredictionRecord[] = [
+  { task: "ihm", labels: 1, probs: 0.8, groups: { pattern: "t" } },
+  { task: "ihm", labels: 0, probs: 0.3, groups: { pattern: "t+n" } },
+  { task: "ihm", labels: 1, probs: 0.45, groups: { pattern: "t" } },
+  { task: "ihm", labels: 0, probs: 0.5, groups: { pattern: "t+n" } },
+  { task: "dec", labels: 1, probs: 0.7, news2: 7 },
+  { task: "dec", labels: 0, probs: 0.2, news2: 2 },
+  { task: "dec", labels: 0, probs: 0.6, news2: 5 },
+  { task: "dec", labels: 1, probs: 0.4, news2: 4 },
+];
+
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const { log, error } = console;
+  console.log = () => {};
+  console.error = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.test("eval --predictions writes the report, JSON and diagrams", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/preds.jsonl`;
+    await Deno.writeTextFile(file, RECORDS.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const out = `${dir}/out`;
+    const code = await quietly(() =>
+      main(["--predictions", file, "--out", out, "--by", "pattern", "--resamples", "50"])
+    );
+    assertEquals(code, 0);
+    const md = await Deno.readTextFile(`${out}/report.md`);
+    assert(md.includes("| In-hospital mortality (ihm) | AUROC | 0.7500 |"), md);
+    assert(md.includes("NEWS2 baseline"));
+    assert(md.includes("## Subgroups by pattern"));
+    const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assertEquals(json.tasks.map((t: { task: string }) => t.task), ["ihm", "dec"]);
+    assertEquals(json.bootstrap.resamples, 50);
+    const svg = await Deno.readTextFile(`${out}/reliability_ihm.svg`);
+    assert(svg.startsWith("<svg"));
+    await Deno.stat(`${out}/reliability_dec.svg`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("eval --model without a model runtime fails with a clear message", async () => {
+  const error = await assertRejects(() =>
+    main(["--model", "models/default", "--data", "data", "--out", "/tmp/unused"])
+  );
+  assertEquals(error.message, MODEL_MODE_UNAVAILABLE);
+  assert(error.message.includes("not available yet"));
+});
+
+Deno.test("eval --model uses the injected model source", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let asked: ModelEvalOptions | undefined;
+    const code = await quietly(() =>
+      main(
+        ["--model", "m", "--data", "d", "--split", "val", "--tasks", "ihm", "--out", dir],
+        {
+          modelSource: (options) => {
+            asked = options;
+            return Promise.resolve(memoryEvalSource(RECORDS, "fake model"));
+          },
+        },
+      )
+    );
+    assertEquals(code, 0);
+    assertEquals([asked?.modelDir, asked?.dataDir, asked?.split, asked?.tasks], [
+      "m",
+      "d",
+      "val",
+      ["ihm"],
+    ]);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+    assertEquals(json.source, "fake model");
+    assertEquals(json.tasks.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("eval flags are checked", async () => {
+  await assertRejects(() => main(["--predictions", "x.jsonl"]), UsageError, "--out");
+  await assertRejects(() => main(["--out", "o"]), UsageError, "--predictions");
+  await assertRejects(
+    () => main(["--predictions", "x", "--out", "o", "--resamples", "1.5"]),
+    UsageError,
+    "--resamples",
+  );
+  await assertRejects(() => main(["--model", "m", "--out", "o"]), UsageError, "--data");
+});
+
+Deno.test("runEval evaluates an in-memory source", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const report = await runEval({
+      source: memoryEvalSource(RECORDS),
+      out: dir,
+      resamples: 20,
+      tasks: ["dec"],
+    });
+    assertEquals(report.tasks.map((t) => t.task), ["dec"]);
+    assertEquals(report.tasks[0]!.news2!.rows[0]!.news2.alerts, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
