@@ -77,3 +77,8 @@ export {
   TASKS,
 } from "./src/data/tasks.ts";
 export { type AppOptions, createApp } from "./routes/app.ts";
+export {
+  type SyntheticDatasetOptions,
+  type SyntheticDatasetSummary,
+  writeSyntheticDataset,
+} from "./src/data/synth/write_dataset.ts";

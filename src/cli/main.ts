@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: "episode CSV -> 76-column matrix as JSON",
     load: () => import("./features.ts"),
   },
+  synth: { summary: "write a synthetic cohort dataset", load: () => import("./synth.ts") },
 };
 
 function usage(): string {
