@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import sys
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -150,12 +151,36 @@ def export_graph(model: FlexCare, name: str, out_dir: str, inputs: Dict[str, Ten
     dynamic = {n: {i: dim for i, dim in enumerate(specs[n][0]) if isinstance(dim, str)}
                for n in (*in_names, *out_names)}
     path = os.path.join(out_dir, f"{name}.onnx")
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer's notes on constants (the mask tables) and on skipped constant folding.
+        warnings.simplefilter("ignore")
         torch.onnx.export(wrapper(model).eval(), tuple(inputs[n] for n in in_names), path,
                           input_names=list(in_names), output_names=list(out_names),
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=False)
-    onnx.checker.check_model(onnx.load(path))
+    graph = onnx.load(path)
+    declare_shapes(graph, specs)
+    onnx.checker.check_model(graph)
+    onnx.save(graph, path)
     return path
+
+
+def declare_shapes(graph: onnx.ModelProto, specs: Dict[str, Tuple[List[Any], str]]) -> None:
+    """Writes the manifest's shapes onto the graph's inputs and outputs (the exporter's shape
+    inference leaves some static sizes, such as the head width, as generated names)."""
+    for value in list(graph.graph.input) + list(graph.graph.output):
+        shape = value.type.tensor_type.shape
+        wanted = specs[value.name][0]
+        while len(shape.dim) > len(wanted):
+            shape.dim.pop()
+        while len(shape.dim) < len(wanted):
+            shape.dim.add()
+        for dim, want in zip(shape.dim, wanted):
+            if isinstance(want, int):
+                dim.Clear()
+                dim.dim_value = want
+            else:
+                dim.Clear()
+                dim.dim_param = want
 
 
 def run_graph(model: FlexCare, name: str, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:

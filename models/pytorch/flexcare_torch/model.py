@@ -195,7 +195,7 @@ class TaskModalityMoE(nn.Module):
         gates = gates * routed.unsqueeze(1).unsqueeze(-1).to(gates.dtype)
         # Every expert on every combination token (cheap at d=128); the zero gates drop the rest.
         expert_out = torch.stack([expert(z_comb) for expert in self.experts], dim=2)  # (B, C, E, d)
-        out = torch.matmul(gates.unsqueeze(-2), expert_out.unsqueeze(1)).squeeze(-2)  # Eq. 10, (B, K, C, d)
+        out = torch.matmul(gates.unsqueeze(-2), expert_out.unsqueeze(1))[..., 0, :]  # Eq. 10, (B, K, C, d)
         balance = z_comb.new_zeros(())
         if self.training:
             r = routed.unsqueeze(1).expand(gates.shape[:3]).reshape(-1)  # (B*K*C,)
@@ -518,7 +518,7 @@ class FlexCare(nn.Module):
                               for comb in COMBINATIONS], dim=1)  # (B, 7)
         s_c, gates, balance = self.moe(z_comb, z_task, routed)  # (B, K, 7, d), (B, K, 7, E)
         z_task_c = z_task.unsqueeze(2).expand(-1, -1, len(COMBINATIONS), -1)  # (B, K, 7, d)
-        e = self.mm_choose2(torch.tanh(self.mm_choose(torch.cat([z_task_c, s_c], dim=-1)))).squeeze(-1)  # Eq. 11, (B, K, 7)
+        e = self.mm_choose2(torch.tanh(self.mm_choose(torch.cat([z_task_c, s_c], dim=-1))))[..., 0]  # Eq. 11, (B, K, 7)
         absent = (~routed).unsqueeze(1).to(e.dtype)  # (B, 1, 7)
         alpha = torch.softmax((e - absent * 1e7) / self.config.temperature, dim=-1)  # Eq. 12
         fused = (alpha.unsqueeze(-1) * s_c).sum(dim=2)  # (B, K, d)
@@ -541,8 +541,8 @@ class FlexCare(nn.Module):
             return logits_all[0], probs_all[0]
         heads = self.head_of_id[task_ids]  # (B, K)
         index = heads.unsqueeze(-1).unsqueeze(-1).expand(*heads.shape, 1, width)  # (B, K, 1, W)
-        logits = torch.stack(logits_all, dim=2).gather(2, index).squeeze(2)  # (B, K, W)
-        probs = torch.stack(probs_all, dim=2).gather(2, index).squeeze(2)
+        logits = torch.stack(logits_all, dim=2).gather(2, index)[:, :, 0]  # (B, K, W)
+        probs = torch.stack(probs_all, dim=2).gather(2, index)[:, :, 0]
         return logits, probs
 
     def _check_paper(self, what: str) -> None:
@@ -563,7 +563,7 @@ def load_reference_state_dict(model: FlexCare, state: dict) -> List[str]:
     kept = {key: value for key, value in state.items() if key not in dropped}
     own = model.state_dict()
     for key, value in list(kept.items()):
-        if key in own and own[key].shape != value.shape and key.startswith("dense_layer_drg"):
+        if key.startswith("dense_layer_drg.") and (key not in own or own[key].shape != value.shape):
             dropped.append(key)
             del kept[key]
     missing, unexpected = model.load_state_dict(kept, strict=False)

@@ -1,0 +1,62 @@
+"""A tiny end-to-end training run on a tensor store written here, resumed, then exported."""
+import json
+import os
+
+import torch
+
+from flexcare_torch import export, train
+from tiny import write_store
+
+OVERRIDES = json.dumps({"d_model": 16, "n_layers": 1, "ts_positions": 24, "note_positions": 24})
+
+
+def args(store, out, epochs, *extra):
+    return ["--store", store, "--out", out, "--epochs", str(epochs), "--config", OVERRIDES,
+            "--lr", "1e-3", "--batch-size", "8", "--seed", "3", *extra]
+
+
+def test_train_resume_and_export(tmp_path, capsys):
+    store = write_store(os.path.join(tmp_path, "store"))
+    straight, split = os.path.join(tmp_path, "a"), os.path.join(tmp_path, "b")
+    assert train.main(args(store, straight, 3)) == 0
+    log = capsys.readouterr().out
+    lines = [line for line in log.splitlines() if line.startswith("epoch ") and " task " in line]
+    assert len(lines) == 3 * 3  # one line per task per epoch
+    assert "val_auroc" in lines[0] and "val_macro_auroc" in lines[1] and "val_macro_f1" in lines[2]
+
+    assert train.main(args(store, split, 2)) == 0
+    first = torch.load(os.path.join(split, "last.pt"))
+    assert first["epoch"] == 2
+    assert train.main(args(store, split, 3, "--resume")) == 0
+    assert "resumed from epoch 2" in capsys.readouterr().out
+    a = torch.load(os.path.join(straight, "last.pt"))
+    b = torch.load(os.path.join(split, "last.pt"))
+    assert b["epoch"] == 3 and len(b["history"]) == 3
+    for key, value in a["model"].items():  # resuming continues exactly where it stopped
+        torch.testing.assert_close(b["model"][key], value, atol=0, rtol=0)
+    assert a["lrs"] == b["lrs"]
+
+    with open(os.path.join(split, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert set(metrics["test"]) == {"ihm", "phe", "los"}
+    assert {"auroc", "auprc", "loss"} <= set(metrics["test"]["ihm"])
+
+    model_dir = os.path.join(tmp_path, "model")
+    assert export.main(["--checkpoint", os.path.join(split, "best.pt"), "--out", model_dir]) == 0
+    with open(os.path.join(model_dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    assert manifest["normalizer"]["means"] == [0.0] * 76
+    assert manifest["note_encoder"] == {"kind": "hashed", "dim": 8}
+    assert manifest["training"]["best_epoch"] == metrics["best_epoch"]
+    assert set(manifest["metrics"]["test"]) == {"ihm", "phe", "los"}
+
+
+def test_learning_rate_halves_when_validation_loss_rises(tmp_path):
+    store = write_store(os.path.join(tmp_path, "store"), {"train": 4, "val": 4})
+    trainer = train.Trainer(train.TensorStore(store), str(tmp_path), train.build_config(
+        train.TensorStore(store), ["ihm"], json.loads(OVERRIDES)), lr=1e-3, seed=0, log=lambda line: None)
+    trainer._adjust_lr("ihm", 0.5)
+    trainer._adjust_lr("ihm", 0.4)
+    assert trainer.lrs["ihm"] == 1e-3
+    trainer._adjust_lr("ihm", 0.45)
+    assert trainer.lrs["ihm"] == 5e-4
