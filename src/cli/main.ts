@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     load: () => import("./features.ts"),
   },
   synth: { summary: "write a synthetic cohort dataset", load: () => import("./synth.ts") },
+  eval: { summary: "evaluate predictions: metrics, CIs, NEWS2", load: () => import("./eval.ts") },
 };
 
 function usage(): string {
