@@ -19,6 +19,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: "episode CSV -> 76-column matrix as JSON",
     load: () => import("./features.ts"),
   },
+  extract: {
+    summary: "raw MIMIC-III/IV tables -> task datasets",
+    load: () => import("./extract.ts"),
+  },
+  import: {
+    summary: "PhysioNet 2012 challenge records -> task datasets",
+    load: () => import("./import.ts"),
+  },
   synth: { summary: "write a synthetic cohort dataset", load: () => import("./synth.ts") },
   eval: { summary: "evaluate predictions: metrics, CIs, NEWS2", load: () => import("./eval.ts") },
 };
