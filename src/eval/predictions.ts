@@ -92,12 +92,24 @@ export function checkRecord(value: unknown, where: string): CheckedRecord {
   }
   if (task.kind === "multiclass") {
     const classes = task.classNames.length;
-    if (labels.length !== 1 || (classes > 0 && values.length !== classes)) {
+    if (labels.length !== 1 || values.length < 2 || (classes > 0 && values.length !== classes)) {
       throw new TypeError(
         `${where}: task "${task.code}" takes one class label and ${
           classes > 0 ? classes : "one"
         } prediction per class`,
       );
+    }
+    const c = labels[0]!;
+    if (!Number.isInteger(c) || c < 0 || c >= values.length) {
+      throw new RangeError(
+        `${where}: class label ${c} is not an integer in 0..${values.length - 1}`,
+      );
+    }
+  } else {
+    const allowed = task.kind === "multilabel" ? [0, 1, -1] : [0, 1];
+    const bad = labels.find((y) => !allowed.includes(y));
+    if (bad !== undefined) {
+      throw new RangeError(`${where}: label ${bad} is not one of ${allowed.join(", ")}`);
     }
   }
   if (probabilities && task.kind !== "multiclass" && values.some((p) => p < 0 || p > 1)) {

@@ -117,6 +117,17 @@ Deno.test("prediction records are checked against their task", () => {
   assertThrows(() => checkRecord({ task: "ihm", labels: 1, probs: 1.5 }, "r"), RangeError);
   assertThrows(() => checkRecord({ task: "xyz", labels: 1, probs: 0.5 }, "r"), RangeError);
   assertThrows(() => parsePredictionsJsonl('{"task":"ihm"\n', "p.jsonl"), SyntaxError, "p.jsonl:1");
+  assertThrows(
+    () => checkRecord({ task: "ihm", labels: 2, probs: 0.5 }, "r"),
+    RangeError,
+    "label 2",
+  );
+  assertThrows(
+    () => checkRecord({ task: "los", labels: 10, probs: Array(10).fill(0.1) }, "r"),
+    RangeError,
+    "0..9",
+  );
+  assertThrows(() => checkRecord({ task: "drg", labels: 0, probs: [1] }, "r"), TypeError);
   const r = checkRecord({ task: 0, labels: [1], scores: [2.5] }, "r");
   assertEquals([r.task.code, r.probabilities, r.values], ["ihm", false, [2.5]]);
 });
