@@ -77,6 +77,7 @@ export {
   type News2ComparisonOptions,
   type News2ThresholdRow,
 } from "./news2_comparison.ts";
+export { news2ForSample } from "./news2_dataset.ts";
 export {
   gcsCategoryScore,
   type MatrixRowOptions,
