@@ -73,13 +73,15 @@ export function binaryCurve(
   if (order.length !== labels.length) {
     throw new TypeError(`Sort order has ${order.length} entries for ${labels.length} samples`);
   }
-  const thresholds: number[] = [];
-  const tps: number[] = [];
-  const fps: number[] = [];
+  const n = order.length;
+  // At most one point per sample; filled in place and trimmed at the end.
+  const thresholds = new Float64Array(n);
+  const tps = new Float64Array(n);
+  const fps = new Float64Array(n);
+  let m = 0;
   let tp = 0;
   let fp = 0;
   let k = 0;
-  const n = order.length;
   while (k < n) {
     const s = scores[order[k]!]!;
     let any = false;
@@ -95,14 +97,11 @@ export function binaryCurve(
       k++;
     }
     if (any) {
-      thresholds.push(s);
-      tps.push(tp);
-      fps.push(fp);
+      thresholds[m] = s;
+      tps[m] = tp;
+      fps[m] = fp;
+      m++;
     }
   }
-  return {
-    thresholds: Float64Array.from(thresholds),
-    tps: Float64Array.from(tps),
-    fps: Float64Array.from(fps),
-  };
+  return { thresholds: thresholds.slice(0, m), tps: tps.slice(0, m), fps: fps.slice(0, m) };
 }
