@@ -29,6 +29,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
   },
   synth: { summary: "write a synthetic cohort dataset", load: () => import("./synth.ts") },
   eval: { summary: "evaluate predictions: metrics, CIs, NEWS2", load: () => import("./eval.ts") },
+  train: {
+    summary: "train the FlexCare backbone on a tensor store",
+    load: () => import("./train.ts"),
+  },
+  export: { summary: "checkpoint -> ONNX model directory", load: () => import("./export.ts") },
+  "import-checkpoint": {
+    summary: "reference FlexCare state dict -> ONNX model directory",
+    load: () => import("./import_checkpoint.ts"),
+  },
 };
 
 function usage(): string {

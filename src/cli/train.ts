@@ -1,0 +1,171 @@
+/**
+ * `flexcare train --store STORE --out DIR [--epochs N] [--tasks ihm,dec ...] [--lr X] [--seed S]
+ * [--batch-size B] [--device cpu|cuda] [--threads N] [--config JSON] [--resume]`: trains the
+ * FlexCare backbone (Algorithm 1) on a tensor store with the PyTorch package in
+ * `models/pytorch/`, run by the system Python (`PYENV_VERSION=system python3`).
+ *
+ * Also the one place that knows how to start that Python: {@linkcode runTorchModule}.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "./usage_error.ts";
+
+/** Folder of the `flexcare_torch` package. */
+export const TORCH_PACKAGE_DIR: string = fileURLToPath(
+  new URL("../../models/pytorch", import.meta.url),
+);
+
+/** Options of {@linkcode runTorchModule}. */
+export interface RunTorchOptions {
+  /**
+   * Python executable.
+   * @default {"python3"}
+   */
+  python?: string;
+}
+
+/**
+ * Runs `python3 -m flexcare_torch.<module> ...args` with the system interpreter (PyTorch, onnx
+ * and scikit-learn come from the OS packages), the package folder on `PYTHONPATH`, and the
+ * terminal's stdin/stdout/stderr. Resolves to the process exit code.
+ *
+ * @example Run a module's help
+ * ```ts ignore
+ * import { runTorchModule } from "./train.ts";
+ * const code = await runTorchModule("train", ["--help"]);
+ * ```
+ */
+export async function runTorchModule(
+  module: string,
+  args: string[],
+  options: RunTorchOptions = {},
+): Promise<number> {
+  const existing = Deno.env.get("PYTHONPATH");
+  const child = new Deno.Command(options.python ?? "python3", {
+    args: ["-m", `flexcare_torch.${module}`, ...args],
+    env: {
+      PYENV_VERSION: "system",
+      PYTHONPATH: existing ? `${TORCH_PACKAGE_DIR}:${existing}` : TORCH_PACKAGE_DIR,
+    },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return (await child.status).code;
+}
+
+/** Options of the train command, as parsed from the command line. */
+export interface TrainCommandOptions {
+  /** Tensor store directory written by `deno task tensorize`. */
+  store: string;
+  /** Output directory (checkpoints `best.pt`, `last.pt`, `metrics.json`). */
+  out: string;
+  /** Epochs in total (a resumed run stops at this epoch). */
+  epochs?: number;
+  /** Task codes; every task of the store when empty. */
+  tasks?: string[];
+  /** Adam learning rate each task starts with. */
+  lr?: number;
+  /** Random seed. */
+  seed?: number;
+  /** Mini-batch size (32 in the paper). */
+  batchSize?: number;
+  /** `cpu` or `cuda`. */
+  device?: string;
+  /** PyTorch CPU threads (0 = PyTorch's default). */
+  threads?: number;
+  /** JSON overrides of the model configuration (`FlexCareConfig` fields). */
+  config?: string;
+  /** Continue from `OUT/last.pt`. */
+  resume?: boolean;
+}
+
+/**
+ * The `flexcare_torch.train` arguments for the given options.
+ *
+ * @example Flags translated
+ * ```ts
+ * import { trainPythonArgs } from "./train.ts";
+ * const args = trainPythonArgs({ store: "s", out: "o", tasks: ["ihm", "dec"], epochs: 2, resume: true });
+ * if (args.join(" ") !== "--store s --out o --epochs 2 --tasks ihm dec --resume") throw new Error(args.join(" "));
+ * ```
+ */
+export function trainPythonArgs(options: TrainCommandOptions): string[] {
+  const args = ["--store", options.store, "--out", options.out];
+  if (options.epochs !== undefined) args.push("--epochs", String(options.epochs));
+  if (options.tasks !== undefined && options.tasks.length > 0) {
+    args.push("--tasks", ...options.tasks);
+  }
+  if (options.lr !== undefined) args.push("--lr", String(options.lr));
+  if (options.seed !== undefined) args.push("--seed", String(options.seed));
+  if (options.batchSize !== undefined) args.push("--batch-size", String(options.batchSize));
+  if (options.device !== undefined) args.push("--device", options.device);
+  if (options.threads !== undefined) args.push("--threads", String(options.threads));
+  if (options.config !== undefined) args.push("--config", options.config);
+  if (options.resume) args.push("--resume");
+  return args;
+}
+
+function positiveNumber(
+  flag: string,
+  value: string | undefined,
+  integer: boolean,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(
+      `--${flag} must be a ${integer ? "non-negative integer" : "number"}, got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return n;
+}
+
+/** CLI entry. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      store: { type: "string" },
+      out: { type: "string" },
+      epochs: { type: "string" },
+      tasks: { type: "string", multiple: true },
+      lr: { type: "string" },
+      seed: { type: "string" },
+      "batch-size": { type: "string" },
+      device: { type: "string" },
+      threads: { type: "string" },
+      config: { type: "string" },
+      resume: { type: "boolean" },
+    },
+  });
+  // `--tasks ihm dec` leaves `dec` as a positional; accept both that and `--tasks ihm,dec`.
+  const tasks = [...(values.tasks ?? []), ...(values.tasks ? positionals : [])]
+    .flatMap((t) => t.split(","))
+    .filter((t) => t !== "");
+  if (!values.tasks && positionals.length > 0) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  }
+  if (values.store === undefined) throw new UsageError("--store is required");
+  if (values.out === undefined) throw new UsageError("--out is required");
+  const options: TrainCommandOptions = { store: values.store, out: values.out, tasks };
+  const epochs = positiveNumber("epochs", values.epochs, true);
+  const lr = positiveNumber("lr", values.lr, false);
+  const seed = positiveNumber("seed", values.seed, true);
+  const batchSize = positiveNumber("batch-size", values["batch-size"], true);
+  const threads = positiveNumber("threads", values.threads, true);
+  if (epochs !== undefined) options.epochs = epochs;
+  if (lr !== undefined) options.lr = lr;
+  if (seed !== undefined) options.seed = seed;
+  if (batchSize !== undefined) options.batchSize = batchSize;
+  if (threads !== undefined) options.threads = threads;
+  if (values.device !== undefined) options.device = values.device;
+  if (values.config !== undefined) options.config = values.config;
+  if (values.resume) options.resume = true;
+  return await runTorchModule("train", trainPythonArgs(options));
+}
