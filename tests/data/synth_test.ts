@@ -8,7 +8,10 @@ import { listfileHeader } from "../../src/data/layout_writer.ts";
 import { SPLITS, type TaskCode, TASKS } from "../../src/data/tasks.ts";
 import { buildCohort } from "../../src/data/synth/cohort.ts";
 import { CHANNEL_RANGES, channelRangesFromCsv } from "../../src/data/synth/channel_ranges.ts";
+import { renderChestXray } from "../../src/data/synth/cxr_image.ts";
+import { encodeGrayscaleJpeg } from "../../src/data/synth/jpeg.ts";
 import { normalizeNoteText } from "../../src/data/synth/notes.ts";
+import { createPrng } from "../../src/data/synth/prng.ts";
 import { simulateEpisode } from "../../src/data/synth/physiology.ts";
 import { taskRows } from "../../src/data/synth/samples.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
@@ -189,6 +192,16 @@ Deno.test("synth: images are real JPEGs of at least 256 pixels", async () => {
   }
 });
 
+Deno.test("synth: the JPEG encoder round-trips through an independent decoder", () => {
+  const pixels = renderChestXray(new Array(14).fill(0), createPrng(9), { size: 264 });
+  const bytes = encodeGrayscaleJpeg(pixels, { width: 264, height: 264 });
+  const image = jpeg.decode(bytes, { useTArray: true });
+  assertEquals([image.width, image.height], [264, 264]);
+  let error = 0;
+  for (let i = 0; i < pixels.length; i++) error += Math.abs(image.data[i * 4]! - pixels[i]!);
+  assert(error / pixels.length < 6, `mean absolute error ${error / pixels.length}`);
+});
+
 Deno.test("synth: raw notes hold the sections the listfiles carry", async () => {
   const dir = await dataset();
   const rows = rowsOf(await Deno.readTextFile(`${dir}/phenotyping/train_multimodal_listfile.csv`));
@@ -210,7 +223,7 @@ Deno.test("synth: modality missingness is near the paper's", () => {
   let samples = 0, noImage = 0, noNote = 0;
   for (const task of icu) {
     for (const split of SPLITS) {
-      for (const row of taskRows(cohort, task, split)) {
+      for (const row of taskRows(cohort, { task, split })) {
         samples++;
         if (row.dicomId === "") noImage++;
         if (row.note === "") noNote++;
@@ -220,7 +233,7 @@ Deno.test("synth: modality missingness is near the paper's", () => {
   const imageMissing = noImage / samples, noteMissing = noNote / samples;
   assert(imageMissing > 0.7 && imageMissing < 0.88, `image missing ${imageMissing}`);
   assert(noteMissing > 0.04 && noteMissing < 0.13, `note missing ${noteMissing}`);
-  const dia = SPLITS.flatMap((split) => taskRows(cohort, "dia", split));
+  const dia = SPLITS.flatMap((split) => taskRows(cohort, { task: "dia", split }));
   assert(dia.length > 0 && dia.every((r) => r.dicomId !== ""));
   assert(dia.some((r) => r.episode === "") && dia.some((r) => r.episode !== ""));
 });

@@ -86,7 +86,7 @@ function sampleImages(stay: SyntheticStay, prng: Prng): SyntheticImage[] {
   return hours.map((h) => ({
     dicomId: dicomId(prng),
     hours: Math.round(h * 60) / 60,
-    findings: sampleFindings(stay, h, prng),
+    findings: sampleFindings(stay, prng, { hours: h }),
   }));
 }
 

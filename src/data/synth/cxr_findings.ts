@@ -37,6 +37,12 @@ export const FINDING = Object.freeze({
   supportDevices: labelIndex("Support Devices"),
 });
 
+/** Options for {@linkcode sampleFindings}. */
+export interface SampleFindingsOptions {
+  /** Hours since ICU admission when the image is taken (negative: before admission). */
+  hours: number;
+}
+
 /**
  * Draws the 14 findings of an image taken at `hours` after ICU admission (negative: before
  * admission).
@@ -49,11 +55,16 @@ export const FINDING = Object.freeze({
  * const prng = createPrng(2);
  * const subject = sampleSubject(1, prng);
  * const stay = sampleStay(subject, prng, { stayId: 1, episode: 1, age: subject.age });
- * const f = sampleFindings(stay, 5, prng);
+ * const f = sampleFindings(stay, prng, { hours: 5 });
  * if (f.length !== 14 || f.some((v) => v !== 1 && v !== 0 && v !== -1)) throw new Error();
  * ```
  */
-export function sampleFindings(stay: SyntheticStay, hours: number, prng: Prng): FindingValue[] {
+export function sampleFindings(
+  stay: SyntheticStay,
+  prng: Prng,
+  options: SampleFindingsOptions,
+): FindingValue[] {
+  const { hours } = options;
   const has = (k: Parameters<typeof hasPhenotype>[1]) => hasPhenotype(stay, k) ? 1 : 0;
   const d = hours < 0 ? stay.course.acuity : deterioration(stay.course, hours);
   const vented = hours >= 0 && hours < stay.ventHours;

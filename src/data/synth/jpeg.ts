@@ -135,16 +135,42 @@ function huffmanCodes(bits: readonly number[], values: readonly number[]): Int32
 const DC_CODES = huffmanCodes(DC_BITS, DC_VALUES);
 const AC_CODES = huffmanCodes(AC_BITS, AC_VALUES);
 
-/** cos((2x+1) u pi / 16) * c(u) / 2, indexed [u * 8 + x]. */
-const DCT = (() => {
-  const t = new Float64Array(64);
-  for (let u = 0; u < 8; u++) {
-    for (let x = 0; x < 8; x++) {
-      t[u * 8 + x] = (u === 0 ? Math.SQRT1_2 : 1) / 2 * Math.cos((2 * x + 1) * u * Math.PI / 16);
-    }
-  }
-  return t;
-})();
+/** AAN scale factors: the fast DCT below yields coefficient (u, v) times 8 s(u) s(v). */
+const AAN_SCALE = [
+  1,
+  1.387039845,
+  1.306562965,
+  1.175875602,
+  1,
+  0.785694958,
+  0.5411961,
+  0.275899379,
+];
+
+/** In-place 8-point AAN forward DCT over `data[o], data[o + step], ...` (libjpeg jfdctflt). */
+function fdct8(data: Float64Array, o: number, step: number): void {
+  const d0 = data[o]!, d1 = data[o + step]!, d2 = data[o + 2 * step]!, d3 = data[o + 3 * step]!;
+  const d4 = data[o + 4 * step]!, d5 = data[o + 5 * step]!, d6 = data[o + 6 * step]!;
+  const d7 = data[o + 7 * step]!;
+  const tmp0 = d0 + d7, tmp7 = d0 - d7, tmp1 = d1 + d6, tmp6 = d1 - d6;
+  const tmp2 = d2 + d5, tmp5 = d2 - d5, tmp3 = d3 + d4, tmp4 = d3 - d4;
+  // Even part.
+  const tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+  data[o] = tmp10 + tmp11;
+  data[o + 4 * step] = tmp10 - tmp11;
+  const z1 = (tmp12 + tmp13) * 0.707106781;
+  data[o + 2 * step] = tmp13 + z1;
+  data[o + 6 * step] = tmp13 - z1;
+  // Odd part.
+  const t10 = tmp4 + tmp5, t11 = tmp5 + tmp6, t12 = tmp6 + tmp7;
+  const z5 = (t10 - t12) * 0.382683433;
+  const z2 = 0.5411961 * t10 + z5, z4 = 1.306562965 * t12 + z5, z3 = t11 * 0.707106781;
+  const z11 = tmp7 + z3, z13 = tmp7 - z3;
+  data[o + 5 * step] = z13 + z2;
+  data[o + 3 * step] = z13 - z2;
+  data[o + step] = z11 + z4;
+  data[o + 7 * step] = z11 - z4;
+}
 
 class BitWriter {
   bytes = new Uint8Array(1 << 16);
@@ -220,6 +246,10 @@ export function encodeGrayscaleJpeg(
   const quant = BASE_QUANT.map((q) =>
     Math.min(255, Math.max(1, Math.floor((q * scale + 50) / 100)))
   );
+  const divisor = new Float64Array(64);
+  for (let i = 0; i < 64; i++) {
+    divisor[i] = 1 / (quant[i]! * AAN_SCALE[i >> 3]! * AAN_SCALE[i & 7]! * 8);
+  }
 
   const out = new BitWriter();
   const bytes = (...bs: number[]) => bs.forEach((b) => out.byte(b));
@@ -235,7 +265,6 @@ export function encodeGrayscaleJpeg(
   bytes(0xff, 0xda), word(8), bytes(1, 1, 0x00, 0, 63, 0);
 
   const block = new Float64Array(64);
-  const rows = new Float64Array(64);
   const zz = new Int32Array(64);
   let previousDc = 0;
   for (let by = 0; by < height; by += 8) {
@@ -246,24 +275,12 @@ export function encodeGrayscaleJpeg(
           block[y * 8 + x] = pixels[py + Math.min(width - 1, bx + x)]! - 128;
         }
       }
-      // Separable 2-D DCT: rows then columns.
-      for (let y = 0; y < 8; y++) {
-        for (let u = 0; u < 8; u++) {
-          let s = 0;
-          for (let x = 0; x < 8; x++) s += DCT[u * 8 + x]! * block[y * 8 + x]!;
-          rows[y * 8 + u] = s;
-        }
-      }
-      for (let v = 0; v < 8; v++) {
-        for (let u = 0; u < 8; u++) {
-          let s = 0;
-          for (let y = 0; y < 8; y++) s += DCT[v * 8 + y]! * rows[y * 8 + u]!;
-          block[v * 8 + u] = s;
-        }
-      }
+      // Separable 2-D DCT: rows then columns; the AAN scaling is folded into `divisor`.
+      for (let y = 0; y < 8; y++) fdct8(block, y * 8, 1);
+      for (let x = 0; x < 8; x++) fdct8(block, x, 8);
       for (let i = 0; i < 64; i++) {
         const n = ZIGZAG[i]!;
-        zz[i] = Math.round(block[n]! / quant[n]!);
+        zz[i] = Math.round(block[n]! * divisor[n]!);
       }
       const diff = zz[0]! - previousDc;
       previousDc = zz[0]!;

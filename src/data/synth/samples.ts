@@ -40,6 +40,14 @@ function row(entry: CohortStay, time: number | "", labels: readonly number[], op
   };
 }
 
+/** Options for {@linkcode taskRows}. */
+export interface TaskRowsOptions {
+  /** The task. */
+  task: TaskCode;
+  /** The split. */
+  split: Split;
+}
+
 /**
  * The listfile rows of one task and split, in stay order.
  *
@@ -48,10 +56,11 @@ function row(entry: CohortStay, time: number | "", labels: readonly number[], op
  * import { buildCohort } from "./cohort.ts";
  * import { taskRows } from "./samples.ts";
  * const cohort = buildCohort({ stays: 30, seed: 2 });
- * if (taskRows(cohort, "ihm", "train").some((r) => r.time !== 48)) throw new Error();
+ * if (taskRows(cohort, { task: "ihm", split: "train" }).some((r) => r.time !== 48)) throw new Error();
  * ```
  */
-export function taskRows(cohort: SyntheticCohort, task: TaskCode, split: Split): ListfileRow[] {
+export function taskRows(cohort: SyntheticCohort, options: TaskRowsOptions): ListfileRow[] {
+  const { task, split } = options;
   const rows: ListfileRow[] = [];
   for (const entry of cohort.stays) {
     if (entry.split !== split) continue;

@@ -159,7 +159,7 @@ export async function writeSyntheticDataset(
         outDir,
         task,
         split,
-        taskRows(cohort, task.code, split),
+        taskRows(cohort, { task: task.code, split }),
       );
     }
   }
