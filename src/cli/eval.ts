@@ -56,17 +56,34 @@ export interface EvalDependencies {
   readonly modelSource: ModelEvalSourceFactory | undefined;
 }
 
-/** The dependencies `main` uses: the model runtime wires its factory here. */
+/**
+ * The dependencies `main` uses: the model runtime wires its factory here.
+ *
+ * @example No model runtime yet
+ * ```ts
+ * import { DEFAULT_DEPENDENCIES } from "./eval.ts";
+ * if (DEFAULT_DEPENDENCIES.modelSource !== undefined) throw new Error();
+ * ```
+ */
 export const DEFAULT_DEPENDENCIES: EvalDependencies = Object.freeze({ modelSource: undefined });
 
-/** Error message of `--model` without a model runtime. */
+/**
+ * Error message of `--model` without a model runtime.
+ *
+ * @example `--model` fails with this message
+ * ```ts
+ * import { main, MODEL_MODE_UNAVAILABLE } from "./eval.ts";
+ * const message = await main(["--model", "m", "--data", "d", "--out", "o"]).catch((e) => e.message);
+ * if (message !== MODEL_MODE_UNAVAILABLE) throw new Error();
+ * ```
+ */
 export const MODEL_MODE_UNAVAILABLE =
   "Model-driven evaluation (--model DIR --data DIR) is not available yet: no model runtime is installed; evaluate stored predictions with --predictions FILE.jsonl";
 
 /**
  * Evaluates a source and writes the report files.
  *
- * @example
+ * @example Evaluate a JSON-lines file
  * ```ts ignore
  * import { runEval } from "./eval.ts";
  * import { jsonlEvalSource } from "../eval/eval_source.ts";
@@ -104,7 +121,7 @@ function progressBar(done: number, total: number): void {
 /**
  * CLI entry: parses flags, builds the source, evaluates, writes and prints the report.
  *
- * @example
+ * @example From the command line's arguments
  * ```ts ignore
  * import { main } from "./eval.ts";
  * const code = await main(["--predictions", "preds.jsonl", "--out", "out/eval", "--by", "modality"]);

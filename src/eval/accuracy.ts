@@ -19,7 +19,7 @@ export interface AccuracyOptions {
  * The (weighted) fraction of samples whose predicted class equals the true class; `NaN` for
  * no samples (or zero total weight).
  *
- * @example
+ * @example Three of four right
  * ```ts
  * import { accuracy } from "./accuracy.ts";
  * if (accuracy([0, 1, 2, 2], [0, 2, 2, 2]) !== 0.75) throw new Error();

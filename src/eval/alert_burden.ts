@@ -25,7 +25,7 @@ export interface AlertStats {
 /**
  * Alarm statistics of `scores` at `threshold` (alert when score >= threshold).
  *
- * @example
+ * @example Alerts at NEWS2 >= 5
  * ```ts
  * import { alertStats } from "./alert_burden.ts";
  * const s = alertStats([1, 0, 1, 0], [7, 5, 3, 1], 5);
@@ -59,7 +59,7 @@ export function alertStats(labels: Numbers, scores: Numbers, threshold: number):
  * catch as many positives); `NaN` when there are no positives. Exact equality is generally
  * impossible with ties, so the model's sensitivity at this threshold may be slightly higher.
  *
- * @example
+ * @example The fewest alerts reaching a sensitivity
  * ```ts
  * import { thresholdAtSensitivity } from "./alert_burden.ts";
  * if (thresholdAtSensitivity([1, 0, 1, 0], [0.9, 0.8, 0.4, 0.1], 0.5) !== 0.9) throw new Error();

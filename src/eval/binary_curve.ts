@@ -37,7 +37,7 @@ export interface BinaryCurve {
 /**
  * Sample indices ordered by descending score (ties in index order).
  *
- * @example
+ * @example Indices by descending score
  * ```ts
  * import { descendingOrder } from "./binary_curve.ts";
  * if (descendingOrder([0.2, 0.9, 0.5]).join() !== "1,2,0") throw new Error();

@@ -47,7 +47,7 @@ export interface ConfidenceInterval {
 /**
  * The q-th quantile (0..1) of sorted values by linear interpolation (numpy's default).
  *
- * @example
+ * @example Median by interpolation
  * ```ts
  * import { quantileSorted } from "./bootstrap.ts";
  * if (quantileSorted([1, 2, 3, 4], 0.5) !== 2.5) throw new Error();

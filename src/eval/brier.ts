@@ -18,7 +18,7 @@ export interface BrierOptions {
  * The mean squared difference between probability and outcome; `NaN` for no samples.
  * Throws a `RangeError` for probabilities outside [0, 1].
  *
- * @example
+ * @example Three probabilities
  * ```ts
  * import { brierScore } from "./brier.ts";
  * if (Math.abs(brierScore([0, 1, 1], [0.1, 0.9, 0.4]) - 0.12666666666666668) > 1e-12) {

@@ -100,7 +100,7 @@ export function reliabilityBins(
 /**
  * The expected calibration error over equal-width bins; `NaN` for no samples.
  *
- * @example
+ * @example One bin with a gap of 0.25
  * ```ts
  * import { expectedCalibrationError } from "./calibration.ts";
  * // One bin [0.2, 0.3] holds p = 0.25 twice with one positive: gap 0.25.

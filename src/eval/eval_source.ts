@@ -41,7 +41,7 @@ export type ModelEvalSourceFactory = (options: ModelEvalOptions) => Promise<Eval
 /**
  * A source reading stored predictions from a JSON-lines file (see `predictions.ts`).
  *
- * @example
+ * @example Read stored predictions
  * ```ts ignore
  * import { jsonlEvalSource } from "./eval_source.ts";
  * for await (const record of jsonlEvalSource("predictions.jsonl").records()) console.log(record.task);
@@ -69,7 +69,7 @@ export function jsonlEvalSource(path: string): EvalSource {
 /**
  * A source over records already in memory (tests, notebooks, the service's logs).
  *
- * @example
+ * @example Records in memory
  * ```ts
  * import { memoryEvalSource } from "./eval_source.ts";
  * const source = memoryEvalSource([{ task: "ihm", labels: 1, probs: 0.7 }]);

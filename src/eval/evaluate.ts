@@ -132,7 +132,15 @@ export interface EvalReport {
   readonly subgroups: readonly SubgroupTable[];
 }
 
-/** The group value of records without one. */
+/**
+ * The group value of records without one.
+ *
+ * @example Records without the column form their own group
+ * ```ts
+ * import { MISSING_GROUP } from "./evaluate.ts";
+ * if (MISSING_GROUP !== "(missing)") throw new Error();
+ * ```
+ */
 export const MISSING_GROUP = "(missing)";
 
 type Statistic = (weights: Float64Array | undefined) => number;
@@ -316,7 +324,7 @@ function byTask(
 /**
  * Evaluates checked records: per-task metrics with intervals, then per-subgroup tables.
  *
- * @example
+ * @example AUROC and subgroups by modality
  * ```ts
  * import { evaluateRecords } from "./evaluate.ts";
  * import { checkRecord } from "./predictions.ts";
@@ -370,7 +378,7 @@ export function evaluateRecords(
  * Reads and checks every record of a source (failing on the first bad one, named by its
  * position) and evaluates them.
  *
- * @example
+ * @example Length of stay from an in-memory source
  * ```ts
  * import { evaluateSource } from "./evaluate.ts";
  * import { memoryEvalSource } from "./eval_source.ts";

@@ -41,7 +41,7 @@ function fScore(precision: number, recall: number): number {
  * The macro or micro F1 of predicted classes against true classes; 0 where a class's
  * precision or recall divides by zero. `NaN` when there are no classes at all.
  *
- * @example
+ * @example Macro and micro F1 of three classes
  * ```ts
  * import { f1Score } from "./f1.ts";
  * const t = [0, 1, 2, 0, 1, 2], p = [0, 2, 1, 0, 0, 1];

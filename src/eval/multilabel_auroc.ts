@@ -63,7 +63,7 @@ export interface PreparedMultilabelAuroc {
 /**
  * Checks shapes and labels (0, 1 or -1) and gathers the known entries.
  *
- * @example
+ * @example Prepare once, reweight many times
  * ```ts
  * import { prepareMultilabelAuroc } from "./multilabel_auroc.ts";
  * const m = prepareMultilabelAuroc([[1, 0], [0, -1], [1, 1], [0, 0]], [
@@ -149,7 +149,7 @@ export function perLabelAuroc(
  * Macro or micro AUROC over labels with -1 entries masked; `NaN` when no label (macro) or the
  * pooled entries (micro) hold both classes.
  *
- * @example
+ * @example Macro and micro with a masked entry
  * ```ts
  * import { multilabelAuroc } from "./multilabel_auroc.ts";
  * const y = [[1, 0], [0, -1], [1, 1], [0, 0]];

@@ -128,7 +128,7 @@ export function effectiveGcs(vitals: Vitals): number | undefined {
  * Whether the patient receives supplemental oxygen: `supplementalOxygen` when given, else
  * FiO2 > 0.21 (percent values above 1 are divided by 100); `undefined` when unknown.
  *
- * @example
+ * @example FiO2 as fraction or percent
  * ```ts
  * import { onOxygen } from "./news2.ts";
  * if (onOxygen({ fio2: 0.21 }) !== false || onOxygen({ fio2: 40 }) !== true) throw new Error();

@@ -54,7 +54,7 @@ export interface News2Comparison {
 /**
  * Compares NEWS2 scores with model probabilities on the same predictions.
  *
- * @example
+ * @example NEWS2 >= 5 against the model at the same sensitivity
  * ```ts
  * import { news2Comparison } from "./news2_comparison.ts";
  * const labels = [1, 0, 0, 1, 0, 0, 1, 0];

@@ -13,7 +13,7 @@ import { news2FromMatrix } from "./news2_matrix.ts";
 /**
  * NEWS2 at a sample's prediction time; `null` for a sample without time series.
  *
- * @example
+ * @example NEWS2 of the test decompensation samples
  * ```ts ignore
  * import { readSamples } from "../data/dataset.ts";
  * import { news2ForSample } from "./news2_dataset.ts";

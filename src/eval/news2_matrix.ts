@@ -69,7 +69,7 @@ const GCS_TEXT: Record<string, number> = {
 /**
  * The score of a Glasgow coma scale category text; `undefined` when not recognized.
  *
- * @example
+ * @example Numbered and plain category texts
  * ```ts
  * import { gcsCategoryScore } from "./news2_matrix.ts";
  * if (gcsCategoryScore("4 Confused") !== 4 || gcsCategoryScore("Localizes Pain") !== 5) {

@@ -24,7 +24,7 @@ export interface PrecisionRecallCurve {
  * The curve as scikit-learn's `precision_recall_curve` (version 1.2) returns it. Recall is set
  * to 1 everywhere when there are no positives, as scikit-learn does.
  *
- * @example
+ * @example Recall decreases to 0
  * ```ts
  * import { precisionRecallCurve } from "./precision_recall.ts";
  * const c = precisionRecallCurve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]);
@@ -73,7 +73,7 @@ function curveWithPositives(
  * Area under the precision-recall curve by the trapezoid rule (the reference code's AUPRC);
  * `NaN` when there are no positives.
  *
- * @example
+ * @example Trapezoid area
  * ```ts
  * import { auprc } from "./precision_recall.ts";
  * const v = auprc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]);
@@ -95,7 +95,7 @@ export function auprc(labels: Numbers, scores: Numbers, options: BinaryMetricOpt
  * Average precision, `sum_n (R_n - R_{n-1}) P_n` (scikit-learn `average_precision_score`);
  * `NaN` when there are no positives.
  *
- * @example
+ * @example Step-function area
  * ```ts
  * import { averagePrecision } from "./precision_recall.ts";
  * const v = averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]);

@@ -59,7 +59,7 @@ function numbers(value: unknown, what: string, where: string): number[] {
  * Checks one record (parsed JSON) against its task's kind and returns it in array form.
  * `where` names the record in error messages (e.g. `predictions.jsonl:12`).
  *
- * @example
+ * @example A binary record
  * ```ts
  * import { checkRecord } from "./predictions.ts";
  * const r = checkRecord({ task: "ihm", labels: 1, probs: 0.8 }, "line 1");
@@ -137,7 +137,7 @@ export function checkRecord(value: unknown, where: string): CheckedRecord {
  * Parses JSON-lines text of predictions (blank lines are skipped). Throws a `SyntaxError` naming
  * the line for invalid JSON.
  *
- * @example
+ * @example Blank lines are skipped
  * ```ts
  * import { parsePredictionsJsonl } from "./predictions.ts";
  * const rs = parsePredictionsJsonl('{"task":"rea","labels":0,"scores":-1.2}\n\n', "p.jsonl");

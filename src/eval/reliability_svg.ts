@@ -29,7 +29,7 @@ export interface ReliabilitySvgOptions {
 /**
  * Escapes text for SVG/XML content and attributes.
  *
- * @example
+ * @example Markup characters
  * ```ts
  * import { escapeXml } from "./reliability_svg.ts";
  * if (escapeXml('a<b & "c"') !== "a&lt;b &amp; &quot;c&quot;") throw new Error();
@@ -52,7 +52,7 @@ function fmt(v: number): string {
 /**
  * Draws reliability bins as SVG.
  *
- * @example
+ * @example Four predictions
  * ```ts
  * import { reliabilityBins } from "./calibration.ts";
  * import { reliabilitySvg } from "./reliability_svg.ts";

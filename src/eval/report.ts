@@ -87,7 +87,7 @@ function news2Section(t: TaskReport, c: News2Comparison, level: number): string[
 /**
  * File name of a task's reliability diagram inside the output folder.
  *
- * @example
+ * @example The diagram of a task
  * ```ts
  * import { reliabilityFileName } from "./report.ts";
  * if (reliabilityFileName("ihm") !== "reliability_ihm.svg") throw new Error();
@@ -100,7 +100,7 @@ export function reliabilityFileName(task: string): string {
 /**
  * The report as Markdown.
  *
- * @example
+ * @example A one-task table
  * ```ts
  * import { evaluateRecords } from "./evaluate.ts";
  * import { checkRecord } from "./predictions.ts";
@@ -163,7 +163,7 @@ export function reportToMarkdown(report: EvalReport): string {
 /**
  * The report as JSON text (undefined values as `null`).
  *
- * @example
+ * @example Round trip
  * ```ts
  * import { reportToJson } from "./report.ts";
  * const json = reportToJson({ source: "x", bootstrap: { resamples: 0, seed: 0, level: 0.95 }, tasks: [], subgroups: [] });
@@ -178,7 +178,7 @@ export function reportToJson(report: EvalReport): string {
  * Writes `report.md`, `report.json` and the reliability diagrams into `outDir` (created when
  * missing) and returns the paths written.
  *
- * @example
+ * @example Write into a folder
  * ```ts ignore
  * import { writeReport } from "./report.ts";
  * const paths = await writeReport(report, "out/eval");
