@@ -279,6 +279,15 @@ Deno.test("image: refusals happen before decoding, with a reason", () => {
   }
   refused(() => decodeImage(sof), "too_large");
 
+  // Broken entropy data in a complete JPEG: libjpeg stops, the decoder recovers for the next file.
+  const smooth = new Uint8Array(96 * 96 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i >> 5) & 255));
+  const good = new Uint8Array(jpegJs.encode({ width: 96, height: 96, data: smooth }, 90).data);
+  const broken = good.slice();
+  const sos = broken.findIndex((b, i) => b === 0xff && broken[i + 1] === 0xda);
+  broken[sos + 5] = 0x77; // the scan names a component the frame does not have
+  refused(() => decodeImage(broken), "corrupt", "libjpeg");
+  assertEquals(decodeImage(good).width, 96);
+
   // A small PNG whose stream inflates far past what its header allows.
   const overlong = pngFromRows({
     width: 64,

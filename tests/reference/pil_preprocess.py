@@ -81,6 +81,9 @@ def synth(out_dir: str) -> None:
     save("rgb420_517x333.jpg", Image.fromarray(content(517, 333, 3), "RGB"), quality=80, subsampling=2)
     save("rgb420_progressive_401x299.jpg", Image.fromarray(content(401, 299, 3), "RGB"), quality=85, subsampling=2, progressive=True)
     save("gray_progressive_300x300.jpg", Image.fromarray(content(300, 300, 1)[..., 0], "L"), quality=75, progressive=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90": PIL and torchvision ignore it, and so must we
+    save("rgb_exif_rotated_300x200.jpg", Image.fromarray(content(300, 200, 3), "RGB"), quality=90, exif=exif.tobytes())
     print(json.dumps(names))
 
 
