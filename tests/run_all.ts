@@ -20,6 +20,7 @@ async function runSuite(
   args: string[],
   parse: (output: string) => Omit<SuiteResult, "name" | "code">,
   env: Record<string, string> = {},
+  timeoutMinutes = 30,
 ): Promise<SuiteResult> {
   console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
   const child = new Deno.Command(cmd, {
@@ -28,6 +29,11 @@ async function runSuite(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  // A hung test must not hang CI: stop the suite after its time budget.
+  const watchdog = setTimeout(() => {
+    console.error(`\n=== ${name}: no result after ${timeoutMinutes} minutes, stopping it`);
+    child.kill("SIGKILL");
+  }, timeoutMinutes * 60_000);
   const decoder = new TextDecoder();
   let output = "";
   for await (const chunk of child.stdout) {
@@ -36,6 +42,7 @@ async function runSuite(
     await Deno.stdout.write(chunk);
   }
   const { code } = await child.status;
+  clearTimeout(watchdog);
   const counts = parse(output);
   // A suite that crashed before reporting counts as one failure.
   if (code !== 0 && counts.failed === 0) counts.failed = 1;

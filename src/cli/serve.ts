@@ -15,6 +15,8 @@ export interface ServeOptions {
   host?: string;
   /** Aborting it stops the server. */
   signal?: AbortSignal;
+  /** Called with the bound port once listening. */
+  onListen?: (port: number) => void;
 }
 
 /** Starts the service and resolves when it stops. */
@@ -32,8 +34,10 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
     hostname: host,
     port: options.port ?? 8787,
     ...(options.signal ? { signal: options.signal } : {}),
-    onListen: ({ hostname, port }) =>
-      console.error(`flexcare listening on http://${hostname}:${port}`),
+    onListen: ({ hostname, port }) => {
+      console.error(`flexcare listening on http://${hostname}:${port}`);
+      options.onListen?.(port);
+    },
   }, app.fetch);
   await server.finished;
 }
