@@ -27,7 +27,8 @@ function integerFlag(
 }
 
 /**
- * CLI entry: parses the flags, writes the dataset and prints its summary.
+ * CLI entry: parses the flags, writes the dataset and prints its summary. Defaults: 1000
+ * stays, seed 0, 256-pixel images; a non-empty `--out` needs `--force`.
  *
  * @example Missing --out is a usage error
  * ```ts
@@ -55,13 +56,20 @@ export async function main(args: string[]): Promise<number> {
   if (values.out === undefined || values.out.trim() === "") {
     throw new UsageError("--out <dir> is required");
   }
-  const summary: SyntheticDatasetSummary = await writeSyntheticDataset({
-    outDir: values.out,
-    stays: integerFlag("stays", values.stays, 1000, 1),
-    seed: integerFlag("seed", values.seed, 0, 0),
-    imageSize: integerFlag("image-size", values["image-size"], 256, 256),
-    overwrite: values.force ?? false,
-  });
+  let summary: SyntheticDatasetSummary;
+  try {
+    summary = await writeSyntheticDataset({
+      outDir: values.out,
+      stays: integerFlag("stays", values.stays, 1000, 1),
+      seed: integerFlag("seed", values.seed, 0, 0),
+      imageSize: integerFlag("image-size", values["image-size"], 256, 256),
+      overwrite: values.force ?? false,
+    });
+  } catch (error) {
+    // A non-empty output folder is the caller's choice to make: say which flag decides it.
+    if (error instanceof Deno.errors.AlreadyExists) throw new UsageError(error.message);
+    throw error;
+  }
   console.log(JSON.stringify({ out: values.out, ...summary }));
   return 0;
 }

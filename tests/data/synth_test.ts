@@ -285,6 +285,7 @@ Deno.test("synth CLI: bad flags are usage errors; a small run writes a dataset",
   } finally {
     console.log = log;
   }
+  await assertRejects(() => main(["--out", dir, "--stays", "5"]), UsageError, "--force");
   const head = (await Deno.readTextFile(`${dir}/drg/test_multimodal_listfile.csv`)).split("\n")[0];
   assertEquals(head, "subject_id,stay_id,stay,period_length,dicom_id,note,y_true");
   await Deno.remove(dir, { recursive: true });

@@ -148,7 +148,7 @@ export function renderChestXray(
   if (edema > 0) {
     for (const s of [0, 1]) {
       const hilum = { x: lungs[s]! + (s ? -1 : 1) * lungRx * 0.45, y: lungCy };
-      blob(hilum, 0.09, 38 * edema);
+      blob(hilum, 0.09, 48 * edema);
     }
   }
   const effusion = strength(FINDING.pleuralEffusion);
@@ -161,7 +161,7 @@ export function renderChestXray(
       (x, y) => {
         const meniscus = level - 0.04 * Math.abs((x - lungs[s]!) / lungRx);
         const lx = (x - lungs[s]!) / lungRx, ly = (y - lungCy) / lungRy;
-        return y > meniscus && lx * lx + ly * ly < 1.05 ? 60 * effusion : 0;
+        return y > meniscus && lx * lx + ly * ly < 1 ? 60 * effusion : 0;
       },
     );
   }
