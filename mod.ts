@@ -106,3 +106,21 @@ export {
   reportToMarkdown,
   writeReport,
 } from "./src/eval/mod.ts";
+export {
+  buildDatasetCard,
+  type DatasetCard,
+  type DatasetCardOptions,
+  renderDatasetCard,
+  writeDatasetCard,
+} from "./src/data/dataset_card.ts";
+export { assignSplits, type SplitOptions } from "./src/data/splits.ts";
+export {
+  extractMimic,
+  type MimicExtractOptions,
+  type MimicExtractResult,
+} from "./src/data/extract/mimic.ts";
+export {
+  importPhysionet2012,
+  type Physionet2012Options,
+  type Physionet2012Result,
+} from "./src/data/import/physionet2012.ts";

@@ -1,7 +1,9 @@
 /**
  * `flexcare extract mimic --in DIR --out DATA [--cxr DIR] [--notes DIR] [--resources DIR]
- * [--seed N] [--quiet]`: raw MIMIC-III / MIMIC-IV tables to the reference dataset layout (see
- * `src/data/extract/mimic.ts`). Prints a summary and the elapsed time.
+ * [--seed N] [--buffer-mb N] [--quiet]`: raw MIMIC-III / MIMIC-IV tables to the reference
+ * dataset layout (see `src/data/extract/mimic.ts`). `--buffer-mb` bounds the events held in
+ * memory before they are flushed to per-stay temporary files (default 32). Prints a summary and
+ * the elapsed time.
  *
  * @module
  */
@@ -10,7 +12,7 @@ import { extractMimic, type MimicExtractOptions } from "../data/extract/mimic.ts
 import { UsageError } from "./usage_error.ts";
 
 const USAGE =
-  "usage: flexcare extract mimic --in DIR --out DATA [--cxr DIR] [--notes DIR] [--resources DIR] [--seed N] [--quiet]";
+  "usage: flexcare extract mimic --in DIR --out DATA [--cxr DIR] [--notes DIR] [--resources DIR] [--seed N] [--buffer-mb N] [--quiet]";
 
 /**
  * Parses the command's flags into extraction options.
@@ -18,8 +20,8 @@ const USAGE =
  * @example
  * ```ts
  * import { parseExtractArgs } from "./extract.ts";
- * const o = parseExtractArgs(["mimic", "--in", "raw", "--out", "data", "--seed", "7"]);
- * if (o.inDir !== "raw" || o.seed !== 7 || o.progress !== true) throw new Error();
+ * const o = parseExtractArgs(["mimic", "--in", "raw", "--out", "data", "--seed", "7", "--buffer-mb", "1"]);
+ * if (o.inDir !== "raw" || o.seed !== 7 || o.progress !== true || o.bufferBytes !== 1048576) throw new Error();
  * ```
  */
 export function parseExtractArgs(args: string[]): MimicExtractOptions {
@@ -33,6 +35,7 @@ export function parseExtractArgs(args: string[]): MimicExtractOptions {
       notes: { type: "string" },
       resources: { type: "string" },
       seed: { type: "string" },
+      "buffer-mb": { type: "string" },
       quiet: { type: "boolean" },
     },
   });
@@ -46,6 +49,12 @@ export function parseExtractArgs(args: string[]): MimicExtractOptions {
   if (seed !== undefined && !Number.isInteger(seed)) {
     throw new UsageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
   }
+  const bufferMb = values["buffer-mb"] === undefined ? undefined : Number(values["buffer-mb"]);
+  if (bufferMb !== undefined && !(bufferMb > 0)) {
+    throw new UsageError(
+      `--buffer-mb must be a positive number, got ${JSON.stringify(values["buffer-mb"])}`,
+    );
+  }
   return {
     inDir: values.in,
     outDir: values.out,
@@ -54,6 +63,7 @@ export function parseExtractArgs(args: string[]): MimicExtractOptions {
     ...(values.notes === undefined ? {} : { notesDir: values.notes }),
     ...(values.resources === undefined ? {} : { resourcesDir: values.resources }),
     ...(seed === undefined ? {} : { seed }),
+    ...(bufferMb === undefined ? {} : { bufferBytes: Math.round(bufferMb * 1024 * 1024) }),
   };
 }
 
