@@ -9,7 +9,9 @@ import { parseCsv } from "../csv.ts";
 
 /** A closed interval of valid values. */
 export interface ValueRange {
+  /** Lowest valid value. */
   readonly low: number;
+  /** Highest valid value. */
   readonly high: number;
 }
 

@@ -20,15 +20,19 @@ import {
 
 /** A chest X-ray of a stay. */
 export interface SyntheticImage {
+  /** Image id (the JPEG is `cxr/resized/<dicomId>.jpg`). */
   readonly dicomId: string;
   /** Hours since ICU admission (negative: taken before admission, e.g. in the ED). */
   readonly hours: number;
+  /** The 14 finding values in `DIAGNOSIS_LABELS` order. */
   readonly findings: readonly FindingValue[];
 }
 
 /** A stay with everything the dataset writer needs. */
 export interface CohortStay {
+  /** The latent stay. */
   readonly stay: SyntheticStay;
+  /** The patient's split. */
   readonly split: Split;
   /** Images in time order. */
   readonly images: readonly SyntheticImage[];
@@ -44,8 +48,11 @@ export interface CohortStay {
 
 /** A generated cohort. */
 export interface SyntheticCohort {
+  /** The seed it was built from. */
   readonly seed: number;
+  /** Patients in id order. */
   readonly subjects: readonly SyntheticSubject[];
+  /** Stays in id order. */
   readonly stays: readonly CohortStay[];
   /** The root stream (fork it per stay for the physiology and images). */
   readonly prng: Prng;

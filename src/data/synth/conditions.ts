@@ -58,17 +58,25 @@ export function phenotypeIndex(key: PhenotypeKey): number {
 
 /** Latent chronic risk factors of a subject (standard normal each). */
 export interface RiskFactors {
+  /** Cardiovascular risk (hypertension, coronary disease, heart failure, arrhythmia). */
   readonly cardiac: number;
+  /** Metabolic risk (diabetes, lipids). */
   readonly metabolic: number;
+  /** Pulmonary risk (COPD, asthma). */
   readonly pulmonary: number;
+  /** Renal risk (chronic kidney disease). */
   readonly renal: number;
+  /** Hepatic risk (liver disease). */
   readonly hepatic: number;
 }
 
 /** A chronic phenotype: base prevalence and factor loadings (log-odds per unit). */
 export interface ChronicCondition {
+  /** The phenotype. */
   readonly key: PhenotypeKey;
+  /** Prevalence at average risk. */
   readonly prevalence: number;
+  /** Log-odds added per unit of each risk factor (and per 16 years of age above 64). */
   readonly loadings: Partial<Record<keyof RiskFactors | "age", number>>;
 }
 
@@ -110,6 +118,7 @@ export type ReasonKey =
 
 /** An admission reason: how common, which phenotypes it brings, how sick and how ventilated. */
 export interface AdmissionReason {
+  /** The reason's key. */
   readonly key: ReasonKey;
   /** Relative frequency among ICU admissions. */
   readonly weight: number;
@@ -250,7 +259,7 @@ export const ADMISSION_REASONS: readonly AdmissionReason[] = Object.freeze([
 /**
  * Looks up an admission reason by key.
  *
- * @example
+ * @example Look up a reason
  * ```ts
  * import { admissionReason } from "./conditions.ts";
  * if (admissionReason("sepsis").phenotypes.sepsis !== 1) throw new Error();

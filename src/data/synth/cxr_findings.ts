@@ -19,8 +19,33 @@ function labelIndex(name: string): number {
   return i;
 }
 
-/** Index of each finding in `DIAGNOSIS_LABELS`. */
-export const FINDING = Object.freeze({
+/** Short keys of the 14 findings. */
+export type FindingKey =
+  | "atelectasis"
+  | "cardiomegaly"
+  | "consolidation"
+  | "edema"
+  | "enlargedCardiomediastinum"
+  | "fracture"
+  | "lungLesion"
+  | "lungOpacity"
+  | "noFinding"
+  | "pleuralEffusion"
+  | "pleuralOther"
+  | "pneumonia"
+  | "pneumothorax"
+  | "supportDevices";
+
+/**
+ * Index of each finding in `DIAGNOSIS_LABELS`.
+ *
+ * @example Cardiomegaly is the second label
+ * ```ts
+ * import { FINDING } from "./cxr_findings.ts";
+ * if (FINDING.cardiomegaly !== 1) throw new Error();
+ * ```
+ */
+export const FINDING: Readonly<Record<FindingKey, number>> = Object.freeze({
   atelectasis: labelIndex("Atelectasis"),
   cardiomegaly: labelIndex("Cardiomegaly"),
   consolidation: labelIndex("Consolidation"),

@@ -46,15 +46,19 @@ export const DRG_CLASSES: readonly string[] = Object.freeze([
 
 /** What the DRG grouper looks at. */
 export interface DrgInput {
+  /** The admission reason. */
   readonly reason: ReasonKey;
   /** Surgical admissions: bowel surgery or trauma. */
   readonly surgeryKind: "bowel" | "trauma";
+  /** Latent severity. */
   readonly severity: number;
   /** Hours of mechanical ventilation (0 when none). */
   readonly ventHours: number;
+  /** Died in hospital. */
   readonly died: boolean;
   /** Whether an organ failure (shock, renal failure) counts as a major complication. */
   readonly organFailure: boolean;
+  /** ICU length of stay in hours. */
   readonly losHours: number;
 }
 

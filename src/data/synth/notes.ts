@@ -15,7 +15,7 @@ import { hasPhenotype, type SyntheticStay } from "./stay.ts";
  * Normalizes note text as the reference pipeline does: lower case, punctuation and line breaks
  * removed, whitespace collapsed to single spaces. The result never contains a comma.
  *
- * @example
+ * @example Lower case, no punctuation, one line
  * ```ts
  * import { normalizeNoteText } from "./notes.ts";
  * if (normalizeNoteText("1. CHF (EF 25%),\nAfib.") !== "1 chf ef 25 afib") throw new Error();
@@ -103,9 +103,15 @@ const UNRELATED = [
 /**
  * The raw "Past Medical History" section text (without its header) of a stay.
  *
- * @example
- * ```ts ignore
- * const text = pastMedicalHistory(stay, prng.fork("pmh"));
+ * @example A history section
+ * ```ts
+ * import { pastMedicalHistory } from "./notes.ts";
+ * import { sampleStay, sampleSubject } from "./stay.ts";
+ * import { createPrng } from "./prng.ts";
+ * const prng = createPrng(6);
+ * const subject = sampleSubject(1, prng);
+ * const stay = sampleStay(subject, prng, { stayId: 1, episode: 1, age: subject.age });
+ * if (pastMedicalHistory(stay, prng.fork("pmh")).length === 0) throw new Error();
  * ```
  */
 export function pastMedicalHistory(stay: SyntheticStay, prng: Prng): string {
@@ -205,9 +211,15 @@ const COMPLICATION_SENTENCES: Readonly<Partial<Record<PhenotypeKey, string>>> = 
 /**
  * The raw "Brief Hospital Course" section text (without its header) of a stay.
  *
- * @example
- * ```ts ignore
- * const text = briefHospitalCourse(stay, prng.fork("course"));
+ * @example A course section
+ * ```ts
+ * import { briefHospitalCourse } from "./notes.ts";
+ * import { sampleStay, sampleSubject } from "./stay.ts";
+ * import { createPrng } from "./prng.ts";
+ * const prng = createPrng(6);
+ * const subject = sampleSubject(1, prng);
+ * const stay = sampleStay(subject, prng, { stayId: 1, episode: 1, age: subject.age });
+ * if (!briefHospitalCourse(stay, prng.fork("course")).includes(`${stay.age} year old`)) throw new Error();
  * ```
  */
 export function briefHospitalCourse(stay: SyntheticStay, prng: Prng): string {
@@ -269,7 +281,7 @@ export interface DischargeSummary {
  * History:", "Brief Hospital Course:" and "Medications on Admission:", and returns it with
  * the normalized sections.
  *
- * @example
+ * @example A whole summary
  * ```ts
  * import { dischargeSummary } from "./notes.ts";
  * import { sampleStay, sampleSubject } from "./stay.ts";

@@ -19,10 +19,13 @@ import type { Prng } from "./prng.ts";
 
 /** A synthetic patient. */
 export interface SyntheticSubject {
+  /** Subject id. */
   readonly subjectId: number;
+  /** Sex. */
   readonly sex: "F" | "M";
   /** Age at the first stay (years). */
   readonly age: number;
+  /** Latent chronic risk factors. */
   readonly factors: RiskFactors;
   /** Chronic conditions (present at every stay). */
   readonly chronic: ReadonlySet<PhenotypeKey>;
@@ -46,12 +49,17 @@ export interface ClinicalCourse {
 
 /** A synthetic ICU stay. */
 export interface SyntheticStay {
+  /** The patient. */
   readonly subject: SyntheticSubject;
+  /** Stay id. */
   readonly stayId: number;
   /** Episode number within the subject (1-based). */
   readonly episode: number;
+  /** Age at this stay. */
   readonly age: number;
+  /** The admission reason (the dominant condition). */
   readonly reason: ReasonKey;
+  /** For surgical admissions: bowel surgery or trauma. */
   readonly surgeryKind: "bowel" | "trauma";
   /** 0/1 per phenotype, in `PHENOTYPE_LABELS` order. */
   readonly phenotypes: readonly number[];
@@ -63,6 +71,7 @@ export interface SyntheticStay {
   readonly losHours: number;
   /** Died in hospital (in the ICU or after transfer). */
   readonly died: boolean;
+  /** How the physiology evolves. */
   readonly course: ClinicalCourse;
   /** Readmitted within 30 days of discharge (false when died). */
   readonly readmitted: boolean;
@@ -103,7 +112,7 @@ export function deterioration(course: ClinicalCourse, hours: number): number {
 /**
  * Draws a patient: sex, age, chronic risk factors and chronic conditions.
  *
- * @example
+ * @example A plausible adult
  * ```ts
  * import { sampleSubject } from "./stay.ts";
  * import { createPrng } from "./prng.ts";
@@ -137,6 +146,7 @@ export function sampleSubject(subjectId: number, prng: Prng): SyntheticSubject {
 
 /** Options for {@linkcode sampleStay}. */
 export interface SampleStayOptions {
+  /** Stay id. */
   stayId: number;
   /** Episode number within the subject (1-based). */
   episode: number;
@@ -155,7 +165,7 @@ const CHRONIC_BURDEN: readonly PhenotypeKey[] = ["chf", "ckd", "copd", "liver", 
  * Draws one ICU stay of a subject: reason, acute phenotypes, severity, ventilation, length of
  * stay, outcome, course, readmission and DRG.
  *
- * @example
+ * @example A stay of a subject
  * ```ts
  * import { sampleStay, sampleSubject } from "./stay.ts";
  * import { createPrng } from "./prng.ts";
@@ -251,9 +261,14 @@ export function sampleStay(
 /**
  * Whether a stay has a phenotype.
  *
- * @example
- * ```ts ignore
- * if (hasPhenotype(stay, "sepsis")) console.log("septic");
+ * @example Test a phenotype
+ * ```ts
+ * import { hasPhenotype, sampleStay, sampleSubject } from "./stay.ts";
+ * import { createPrng } from "./prng.ts";
+ * const prng = createPrng(6);
+ * const subject = sampleSubject(1, prng);
+ * const stay = sampleStay(subject, prng, { stayId: 1, episode: 1, age: subject.age });
+ * if (hasPhenotype(stay, "sepsis") !== (stay.phenotypes[23] === 1)) throw new Error();
  * ```
  */
 export function hasPhenotype(stay: SyntheticStay, key: PhenotypeKey): boolean {

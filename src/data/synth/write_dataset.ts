@@ -40,9 +40,13 @@ export interface SyntheticDatasetOptions {
 
 /** What was written. */
 export interface SyntheticDatasetSummary {
+  /** Patients. */
   readonly subjects: number;
+  /** ICU stays (episode files). */
   readonly stays: number;
+  /** Chest X-ray JPEGs. */
   readonly images: number;
+  /** Raw discharge summaries. */
   readonly notes: number;
   /** Samples per task folder and split. */
   readonly samples: Readonly<Record<string, Readonly<Record<string, number>>>>;
