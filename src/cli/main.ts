@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     load: () => import("./import.ts"),
   },
   synth: { summary: "write a synthetic cohort dataset", load: () => import("./synth.ts") },
+  tensorize: {
+    summary: "dataset -> tensor store for the PyTorch trainer",
+    load: () => import("./tensorize.ts"),
+  },
   eval: { summary: "evaluate predictions: metrics, CIs, NEWS2", load: () => import("./eval.ts") },
   train: {
     summary: "train the FlexCare backbone on a tensor store",
