@@ -124,3 +124,35 @@ export {
   type Physionet2012Options,
   type Physionet2012Result,
 } from "./src/data/import/physionet2012.ts";
+export { normalizeNoteText } from "./src/features/notes/normalize.ts";
+export {
+  extractSection,
+  type ExtractSectionOptions,
+  NOTE_SECTIONS,
+  type NoteSection,
+  sectionForTask,
+} from "./src/features/notes/section.ts";
+export {
+  type BiobertOnnxNoteEncoderSpec,
+  DEFAULT_NOTE_ENCODER,
+  type EncodedNote,
+  type HashedNoteEncoderSpec,
+  MAX_NOTE_TOKENS,
+  NOTE_ENCODER_KINDS,
+  type NoteEncoder,
+  type NoteEncoderKind,
+  type NoteEncoderSpec,
+  parseNoteEncoderSpec,
+  type UseLiteNoteEncoderSpec,
+} from "./src/features/notes/encoder.ts";
+export {
+  createNoteEncoder,
+  type CreateNoteEncoderOptions,
+} from "./src/features/notes/create_encoder.ts";
+export {
+  basicTokenize,
+  parseVocab,
+  type WordPieceOptions,
+  type WordPieceToken,
+  WordPieceTokenizer,
+} from "./src/features/notes/wordpiece.ts";
