@@ -472,11 +472,10 @@ Deno.test({
     const meanOfMeans = means.reduce((a, b) => a + b, 0) / means.length;
     console.log(
       `PIL comparison over ${paths.length} real images: mean |diff| ${
-        (meanOfMeans * 255).toFixed(3)
-      }/255 ` +
-        `(worst image ${(Math.max(...means) * 255).toFixed(3)}/255), max |diff| ${
-          (Math.max(...maxes) * 255).toFixed(2)
-        }/255; ` +
+        meanOfMeans.toExponential(2)
+      } ` +
+        `(worst image ${Math.max(...means).toExponential(2)}), max |diff| ` +
+        `${Math.max(...maxes).toExponential(2)} (1/255 = ${(1 / 255).toExponential(2)}); ` +
         `${msPerImage.toFixed(0)} ms/image here, ${
           ((pilSeconds / paths.length) * 1000).toFixed(0)
         } ms/image in PIL`,
