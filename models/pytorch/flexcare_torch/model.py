@@ -494,20 +494,38 @@ class FlexCare(nn.Module):
             raise ValueError(f"Expected task_ids (B, K), got {tuple(task_ids.shape)}")
         if self.config.mask_mode == "reference":
             return self.forward_dense(ts, ts_mask, image, note, note_mask, presence, task_ids)
-        tracing = torch.jit.is_tracing()
-        xt, xi, xn = self.embed_ts(ts), self.embed_image(image), self.embed_note(note)
         valid_t = self.key_valid(presence[:, 0], ts_mask, 0)
-        valid_i = self.key_valid(presence[:, 1], None, xi.shape[1])
+        valid_i = self.key_valid(presence[:, 1], None, self.config.image_positions)
         valid_n = self.key_valid(presence[:, 2], note_mask, 0)
-        streams, valids = [], []
-        for x, valid in ((xt, valid_t), (xi, valid_i), (xn, valid_n)):
-            if not tracing and not bool(valid[:, 0].any()):
-                # No sample has this modality: every token attends only to itself, so the CLS
-                # evolves alone and the other tokens are masked keys; skip them.
-                x, valid = x[:, :1], valid[:, :1]
-            streams.append(self.modality_stream(x, valid))
-            valids.append(valid)
+        valids = [valid_t, valid_i, valid_n]
+        if torch.jit.is_tracing():  # exported graph: every stream over the whole batch
+            embedded = [self.embed_ts(ts), self.embed_image(image), self.embed_note(note)]
+            streams = [self.modality_stream(x, v) for x, v in zip(embedded, valids)]
+        else:
+            streams = [self._sparse_stream(embed, raw, valid) for embed, raw, valid in (
+                (self.embed_ts, ts, valid_t), (self.embed_image, image, valid_i), (self.embed_note, note, valid_n))]
+            # a modality no sample has keeps only its CLS (its other tokens are masked keys)
+            valids = [v if s.shape[2] == v.shape[1] else v[:, :1] for s, v in zip(streams, valids)]
         return self._fuse(streams, valids, presence, task_ids)
+
+    def _sparse_stream(self, embed, raw: Tensor, valid: Tensor) -> Tensor:
+        """A modality's stream computed only for the samples that have the modality (eager
+        mode; same results as the whole batch). A missing modality's tokens attend only to
+        themselves: its CLS evolves alone (it enters the decorrelation loss) and its other
+        tokens are masked keys, left at zero."""
+        present = valid[:, 0]
+        n_present = int(present.sum())
+        if n_present == raw.shape[0]:
+            return self.modality_stream(embed(raw), valid)
+        cls_only = self.modality_stream(embed(raw[:1])[:, :1].expand(raw.shape[0], 1, -1),
+                                        valid[:, :1])  # (B, L+1, 1, d)
+        if n_present == 0:
+            return cls_only
+        idx = present.nonzero()[:, 0]
+        full = self.modality_stream(embed(raw[idx]), valid[idx])  # (P, L+1, S, d)
+        states = torch.cat([cls_only, cls_only.new_zeros(*cls_only.shape[:2], full.shape[2] - 1,
+                                                         cls_only.shape[-1])], dim=2)  # (B, L+1, S, d)
+        return states.index_copy(0, idx, full)
 
     # --- MoE, fusion and heads (Eq. 5-12) ---------------------------------------------------------
 
