@@ -190,8 +190,8 @@ export function cleanValue(channel: string, raw: RawValue): CleanResult {
     v = parseNumber(text);
   }
   if (v === null || !Number.isFinite(v)) return { ok: false, reason: "not_numeric" };
-  const unit = (raw.unit ?? "").toLowerCase();
-  const label = (raw.label ?? "").toLowerCase();
+  const unit = () => (raw.unit ?? "").toLowerCase();
+  const label = () => (raw.label ?? "").toLowerCase();
   switch (channel) {
     case "Temperature":
       if (isFahrenheit(raw, v)) {
@@ -200,24 +200,24 @@ export function cleanValue(channel: string, raw: RawValue): CleanResult {
       }
       break;
     case "Weight": {
-      const oz = unit.includes("oz") || label.includes("oz");
+      const oz = unit().includes("oz") || label().includes("oz");
       if (oz) {
         v = v / 16 * 0.453592;
         actions.push("ounces_to_kg");
-      } else if (unit.includes("lb") || label.includes("lb")) {
+      } else if (unit().includes("lb") || label().includes("lb")) {
         v = v * 0.453592;
         actions.push("pounds_to_kg");
       }
       break;
     }
     case "Height":
-      if (unit.includes("in") || label.includes("in")) {
+      if (unit().includes("in") || label().includes("in")) {
         v = Math.round(v * 2.54);
         actions.push("inches_to_cm");
       }
       break;
     case "Fraction inspired oxygen":
-      if (!unit.includes("torr") && v > 1) {
+      if (v > 1 && !unit().includes("torr")) {
         v = v / 100;
         actions.push("percent_to_fraction");
       }
@@ -280,5 +280,6 @@ export function cleanAndCheck(
     if (!ranged.ok) return ranged;
     result = { ok: true, value: ranged.value, actions: [...cleaned.actions, ...ranged.actions] };
   }
-  return { ...result, value: Number((result.value as number).toFixed(6)) };
+  // Six decimals keep episode files readable (Math.round: toFixed is slow on hot paths).
+  return { ...result, value: Math.round((result.value as number) * 1e6) / 1e6 };
 }

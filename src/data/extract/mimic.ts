@@ -4,28 +4,33 @@
  * stay, readmission and DRG, plus diagnosis and notes when MIMIC-CXR-JPG / note folders are
  * given, with a dataset card.
  *
- * Memory stays bounded: the event tables are streamed once each; each kept event is appended to
- * its stay's buffer, and buffers are flushed to per-stay temporary files (under the output
- * folder, removed at the end) whenever they together exceed `bufferBytes`. Episodes are then
- * assembled one stay at a time.
+ * Steps: the cohort (`mimic_cohort.ts`), the event tables streamed once each into per-stay spool
+ * files (`event_spool.ts`, bounded memory), diagnoses and DRG codes of the cohort admissions,
+ * optional notes and images, then one stay at a time: its episode file and its samples. The spool
+ * lives in a temporary folder inside the output folder and is removed at the end.
  *
  * @module
  */
 import { assignSplits, DEFAULT_SPLIT_SEED, seededRandom } from "../splits.ts";
 import { getTask, SPLITS, type TaskCode } from "../tasks.ts";
 import { formatCsvLine, type ListfileRow, writeListfile } from "../layout_writer.ts";
-import type { Observation } from "../../features/observation.ts";
-import { REFERENCE_CONFIG } from "../../features/discretizer_config.ts";
 import {
   buildDatasetCard,
   type DatasetCard,
   type FunnelRow,
   writeDatasetCard,
 } from "../dataset_card.ts";
-import { cleanAndCheck } from "./clean.ts";
-import { buildCohort, type CohortStay } from "./cohort.ts";
+import {
+  type AdmissionDrg,
+  drgClasses,
+  formatDrgClassTable,
+  readDiagnoses,
+  readDrgCodes,
+} from "./admission_tables.ts";
+import type { AdmissionRecord, CohortStay } from "./cohort.ts";
 import { type CxrData, latestImage, readCxr } from "./cxr.ts";
 import { CleaningLog, EpisodeWriter } from "./episode_sink.ts";
+import { EventSpool, spoolEvents } from "./event_spool.ts";
 import {
   decompensationLabel,
   decompensationTimes,
@@ -37,16 +42,11 @@ import {
   pickOne,
   type StayTimeline,
 } from "./labels.ts";
-import {
-  locateMimicTables,
-  type MimicLayout,
-  parseMimicTime,
-  readTable,
-  scanTable,
-} from "./mimic_tables.ts";
+import { readMimicCohort } from "./mimic_cohort.ts";
+import { locateMimicTables, type MimicLayout } from "./mimic_tables.ts";
 import { type NoteSections, readNoteSections } from "./notes.ts";
 import { Progress } from "./progress.ts";
-import { DEFAULT_RESOURCES_DIR, loadExtractResources } from "./resources.ts";
+import { type CcsDefinitions, DEFAULT_RESOURCES_DIR, loadExtractResources } from "./resources.ts";
 
 /** Options for {@linkcode extractMimic}. */
 export interface MimicExtractOptions {
@@ -74,7 +74,7 @@ export interface MimicExtractOptions {
    */
   progress?: boolean;
   /**
-   * Characters of buffered events before they are flushed to temporary files.
+   * Characters of buffered events before they are flushed to the spool files.
    * @default {33554432}
    */
   bufferBytes?: number;
@@ -96,8 +96,18 @@ export interface MimicExtractResult {
 }
 
 const HOUR_MS = 3600 * 1000;
-const EPS = 1e-6;
-const round6 = (x: number) => Number(x.toFixed(6));
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** Everything the per-stay sample builder looks up. */
+interface SampleContext {
+  diagnoses: ReadonlyMap<string, string[]>;
+  ccs: CcsDefinitions;
+  drgByAdmission: ReadonlyMap<string, AdmissionDrg>;
+  drgIndex: ReadonlyMap<string, number>;
+  notes: ReadonlyMap<string, NoteSections>;
+  cxr: CxrData | null;
+  random: () => number;
+}
 
 /**
  * Runs the extraction.
@@ -110,6 +120,7 @@ const round6 = (x: number) => Number(x.toFixed(6));
  */
 export async function extractMimic(options: MimicExtractOptions): Promise<MimicExtractResult> {
   const started = performance.now();
+  const seed = options.seed ?? DEFAULT_SPLIT_SEED;
   const resources = await loadExtractResources(options.resourcesDir ?? DEFAULT_RESOURCES_DIR);
   const layout = await locateMimicTables(options.inDir);
   for (const t of ["patients", "admissions", "icustays", "chartevents"] as const) {
@@ -120,204 +131,41 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
   const iv = layout.flavor === "mimic-iv";
   const log = new CleaningLog();
   const notes: string[] = [];
-
-  // --- Cohort -------------------------------------------------------------------------------
-  const patients = (await readTable(layout.tables.patients!, [
-    "subject_id",
-    "gender",
-    "?dob",
-    "?dod",
-    "?anchor_age",
-    "?anchor_year",
-  ])).map(([subjectId, gender, dob, dod, anchorAge, anchorYear]) => ({
-    subjectId: subjectId!,
-    gender: gender!,
-    dob: parseMimicTime(dob!),
-    dod: parseMimicTime(dod!),
-    anchorAge: anchorAge === "" ? Number.NaN : Number(anchorAge),
-    anchorYear: anchorYear === "" ? Number.NaN : Number(anchorYear),
-  }));
-  const admissions = (await readTable(layout.tables.admissions!, [
-    "subject_id",
-    "hadm_id",
-    "admittime",
-    "dischtime",
-    "?deathtime",
-  ])).map(([subjectId, hadmId, a, d, death]) => ({
-    subjectId: subjectId!,
-    hadmId: hadmId!,
-    admittime: parseMimicTime(a!),
-    dischtime: parseMimicTime(d!),
-    deathtime: parseMimicTime(death!),
-  }));
-  const icuRows = await readTable(layout.tables.icustays!, [
-    "subject_id",
-    "hadm_id",
-    "icustay_id|stay_id",
-    "intime",
-    "outtime",
-    "?los",
-    "first_careunit",
-    "last_careunit",
-    "?first_wardid",
-    "?last_wardid",
-  ]);
-  const icustays = [];
-  for (const [subjectId, hadmId, stayId, inT, outT, los, fc, lc, fw, lw] of icuRows) {
-    const intime = parseMimicTime(inT!);
-    const outtime = parseMimicTime(outT!);
-    if (Number.isNaN(intime) || Number.isNaN(outtime)) {
-      log.count("(ICU stays)", "rejected: missing in/out time");
-      continue;
-    }
-    const losDays = los === "" ? Number.NaN : Number(los);
-    icustays.push({
-      subjectId: subjectId!,
-      hadmId: hadmId!,
-      stayId: stayId!,
-      intime,
-      outtime,
-      losHours: Number.isFinite(losDays) ? losDays * 24 : (outtime - intime) / HOUR_MS,
-      firstCareunit: fc!,
-      lastCareunit: lc!,
-      firstWardid: fw!,
-      lastWardid: lw!,
-    });
-  }
-  const cohort = buildCohort(icustays, admissions, patients, {
-    mortalityRule: iv ? "mimic-iv" : "mimic-iii",
-  });
-  const stays = cohort.stays;
+  const { stays, funnel, admissions } = await readMimicCohort(layout, log);
   const staysBySubject = new Map<string, CohortStay[]>();
   for (const s of stays) {
-    const list = staysBySubject.get(s.subjectId) ?? [];
-    list.push(s);
-    staysBySubject.set(s.subjectId, list);
+    staysBySubject.set(s.subjectId, [...(staysBySubject.get(s.subjectId) ?? []), s]);
   }
   const cohortAdmissions = new Set(stays.map((s) => s.hadmId));
 
-  // --- Events -> per-stay temporary files ----------------------------------------------------
   await Deno.mkdir(options.outDir, { recursive: true });
   const tmp = await Deno.makeTempDir({ dir: options.outDir, prefix: ".extract-tmp-" });
   try {
-    const buffers = new Map<string, string>();
-    let buffered = 0;
-    const limit = options.bufferBytes ?? 32 * 1024 * 1024;
-    const flush = async () => {
-      for (const [stayId, text] of buffers) {
-        await Deno.writeTextFile(`${tmp}/${stayId}.tsv`, text, { append: true });
-      }
-      buffers.clear();
-      buffered = 0;
-    };
-    const channelIndex = REFERENCE_CONFIG.channelIndex;
-    const eventTables = (["chartevents", "labevents"] as const).filter((t) =>
-      layout.tables[t] !== undefined
-    );
-    for (const table of eventTables) {
-      const path = layout.tables[table]!;
-      const size = (await Deno.stat(path)).size;
-      const bar = new Progress(table.toUpperCase(), size, {
-        enabled: options.progress ?? false,
-        unit: "bytes",
+    const spool = new EventSpool(tmp, { limit: options.bufferBytes ?? 32 * 1024 * 1024 });
+    for (const table of ["chartevents", "labevents"] as const) {
+      const path = layout.tables[table];
+      if (path === undefined) continue;
+      await spoolEvents(path, {
+        resources,
+        staysBySubject,
+        spool,
+        log,
+        label: table,
+        progress: options.progress ?? false,
       });
-      let rowsRead = 0;
-      let otherItems = 0;
-      const rows = await scanTable(
-        path,
-        ["subject_id", "?icustay_id|stay_id", "itemid", "charttime", "value", "?valueuom"],
-        ([subjectId, stayId, itemid, charttime, value, unit]) => {
-          rowsRead++;
-          const item = resources.items.get(itemid!);
-          if (item === undefined) {
-            otherItems++;
-            return;
-          }
-          const channel = item.channel;
-          const candidates = staysBySubject.get(subjectId!);
-          if (candidates === undefined) {
-            log.count(channel, "skipped: patient not in cohort");
-            return;
-          }
-          const t = parseMimicTime(charttime!);
-          if (Number.isNaN(t)) {
-            log.count(channel, "rejected: bad charttime");
-            return;
-          }
-          let stay = stayId === "" ? undefined : candidates.find((s) => s.stayId === stayId);
-          stay ??= candidates.find((s) => s.intime <= t && t <= s.outtime);
-          if (stay === undefined) {
-            log.count(channel, "skipped: outside cohort ICU stays");
-            return;
-          }
-          const hours = (t - stay.intime) / HOUR_MS;
-          if (!(hours > -EPS && hours < stay.losHours + EPS)) {
-            log.count(channel, "skipped: outside ICU stay window");
-            return;
-          }
-          const cleaned = cleanAndCheck(
-            channel,
-            { value: value!, unit: unit!, label: item.label },
-            resources.ranges,
-          );
-          if (!cleaned.ok) {
-            log.count(channel, `rejected: ${cleaned.reason}`);
-            return;
-          }
-          log.count(channel, "kept");
-          for (const action of cleaned.actions) log.count(channel, `cleaned: ${action}`);
-          const line = `${round6(hours)}\t${channelIndex.get(channel)}\t${cleaned.value}\n`;
-          buffers.set(stay.stayId, (buffers.get(stay.stayId) ?? "") + line);
-          buffered += line.length;
-          if (buffered > limit) return flush();
-        },
-        { onBytes: (b) => bar.update(b, `${rowsRead} rows`) },
-      );
-      bar.finish(`${rows} rows`);
-      log.count("(event rows)", `${table} rows read`, rows);
-      log.count("(event rows)", `${table} rows of other items`, otherItems);
     }
-    await flush();
+    await spool.flush();
 
-    // --- Diagnoses, DRG, notes, CXR ---------------------------------------------------------
-    const diagnoses = new Map<string, string[]>();
-    if (layout.tables.diagnoses_icd !== undefined) {
-      await scanTable(
-        layout.tables.diagnoses_icd,
-        ["hadm_id", "icd9_code|icd_code"],
-        ([hadm, code]) => {
-          if (!cohortAdmissions.has(hadm!) || code === "") return;
-          const list = diagnoses.get(hadm!) ?? [];
-          list.push(code!);
-          diagnoses.set(hadm!, list);
-        },
-      );
-    } else notes.push("No DIAGNOSES_ICD table: phenotyping labels are all 0.");
-    const ccs = iv ? resources.ccsIcd10 : resources.ccsIcd9;
-
-    const drgByAdmission = new Map<
-      string,
-      { key: string; type: string; code: string; description: string }
-    >();
-    const drgRank = (type: string) => ["HCFA", "MS"].indexOf(type.toUpperCase());
-    if (layout.tables.drgcodes !== undefined) {
-      await scanTable(
-        layout.tables.drgcodes,
-        ["hadm_id", "drg_type", "drg_code", "?description"],
-        ([hadm, type, code, description]) => {
-          if (!cohortAdmissions.has(hadm!) || drgRank(type!) < 0 || code!.trim() === "") return;
-          const old = drgByAdmission.get(hadm!);
-          if (old !== undefined && drgRank(old.type) <= drgRank(type!)) return;
-          const t = type!.toUpperCase();
-          drgByAdmission.set(hadm!, {
-            key: `${t}:${code!.trim()}`,
-            type: t,
-            code: code!.trim(),
-            description: description!,
-          });
-        },
-      );
-    } else notes.push("No DRGCODES table: no DRG task.");
+    const diagnoses = layout.tables.diagnoses_icd === undefined
+      ? new Map<string, string[]>()
+      : await readDiagnoses(layout.tables.diagnoses_icd, cohortAdmissions);
+    if (layout.tables.diagnoses_icd === undefined) {
+      notes.push("No DIAGNOSES_ICD table: phenotyping labels are all 0.");
+    }
+    const drgByAdmission = layout.tables.drgcodes === undefined
+      ? new Map<string, AdmissionDrg>()
+      : await readDrgCodes(layout.tables.drgcodes, cohortAdmissions);
+    const classes = drgClasses(drgByAdmission.values());
 
     let noteSections = new Map<string, NoteSections>();
     if (options.notesDir !== undefined) {
@@ -339,9 +187,17 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
       );
     }
 
-    // --- Episodes and samples ---------------------------------------------------------------
+    // One stay at a time: its episode, then its samples.
+    const context: SampleContext = {
+      diagnoses,
+      ccs: iv ? resources.ccsIcd10 : resources.ccsIcd9,
+      drgByAdmission,
+      drgIndex: new Map(classes.map((k, i) => [k, i])),
+      notes: noteSections,
+      cxr,
+      random: seededRandom(seed),
+    };
     const writer = new EpisodeWriter(options.outDir);
-    const random = seededRandom(options.seed ?? DEFAULT_SPLIT_SEED);
     const rows: Record<TaskCode, ListfileRow[]> = {
       ihm: [],
       dec: [],
@@ -351,168 +207,70 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
       dia: [],
       drg: [],
     };
-    const drgKeys = new Set<string>();
-    for (const s of drgByAdmission.values()) drgKeys.add(s.key);
-    const drgClasses = [...drgKeys].sort((a, b) => {
-      const [ta, ca] = a.split(":") as [string, string];
-      const [tb, cb] = b.split(":") as [string, string];
-      return ta.localeCompare(tb) || Number(ca) - Number(cb) || ca.localeCompare(cb);
-    });
-    const drgIndex = new Map(drgClasses.map((k, i) => [k, i]));
     const bar = new Progress("episodes", stays.length, {
       enabled: options.progress ?? false,
       unit: "stays",
     });
+    const written = new Set<string>();
     let done = 0;
-    let withoutEvents = 0;
-    const writtenNames = new Set<string>();
     for (const stay of stays) {
       bar.update(++done);
-      const observations = await readStayEvents(`${tmp}/${stay.stayId}.tsv`);
-      const note = noteSections.get(stay.hadmId);
-      const pmh = note?.pastMedicalHistory ?? "";
-      const images = cxr?.imagesBySubject.get(stay.subjectId);
-      const dicomAt = (hours: number) =>
-        latestImage(images, stay.intime, stay.intime + hours * HOUR_MS)?.dicomId ?? "";
-      const base = { subjectId: stay.subjectId, stayId: stay.stayId };
-      const los = round6(stay.losHours);
-      let episode = "";
-      if (observations.length === 0) {
-        withoutEvents++;
-      } else {
+      const observations = await spool.read(stay.stayId);
+      let episode: { name: string; firstHours: number } | null = null;
+      if (observations.length > 0) {
         const name = `${stay.subjectId}_episode${stay.episode}_timeseries.csv`;
-        const written = await writer.write(name, observations);
-        for (const [channel, n] of written.duplicates) {
+        const w = await writer.write(name, observations);
+        for (const [channel, n] of w.duplicates) {
           log.count(channel, "merged: same time as a later value (last kept)", n);
         }
-        episode = name;
-        writtenNames.add(name);
-        const timeline: StayTimeline = {
-          losHours: stay.losHours,
-          firstEventHours: written.firstHours,
-          mortality: stay.mortalityInHospital,
-          deathHours: Number.isNaN(stay.deathtime)
-            ? Number.NaN
-            : (stay.deathtime - stay.intime) / HOUR_MS,
-        };
-        const ihm = inHospitalMortality(timeline);
-        if (ihm !== null) {
-          rows.ihm.push({
-            ...base,
-            episode,
-            time: IHM_HOURS,
-            dicomId: dicomAt(IHM_HOURS),
-            note: pmh,
-            labels: [ihm],
-          });
-        }
-        const decT = pickOne(decompensationTimes(timeline), random);
-        if (decT !== undefined) {
-          rows.dec.push({
-            ...base,
-            episode,
-            time: decT,
-            dicomId: dicomAt(decT),
-            note: pmh,
-            labels: [decompensationLabel(timeline, decT)],
-          });
-        }
-        const losT = pickOne(lengthOfStayTimes(timeline), random);
-        if (losT !== undefined) {
-          rows.los.push({
-            ...base,
-            episode,
-            time: losT,
-            dicomId: dicomAt(losT),
-            note: pmh,
-            labels: [lengthOfStayLabel(timeline, losT)],
-          });
-        }
-        rows.phe.push({
-          ...base,
-          episode,
-          time: los,
-          dicomId: dicomAt(stay.losHours),
-          note: pmh,
-          labels: phenotypeLabels(diagnoses.get(stay.hadmId) ?? [], ccs),
-        });
-        if (stay.readmission !== null) {
-          rows.rea.push({
-            ...base,
-            episode,
-            time: los,
-            dicomId: dicomAt(stay.losHours),
-            note: pmh,
-            labels: [stay.readmission],
-          });
-        }
+        written.add(name);
+        episode = { name, firstHours: w.firstHours };
+      } else {
+        log.count("(ICU stays)", "no events in the ICU (no episode, no time-series samples)");
       }
-      const drg = drgByAdmission.get(stay.hadmId);
-      if (drg !== undefined) {
-        rows.drg.push({
-          ...base,
-          episode,
-          time: episode === "" ? "" : los,
-          dicomId: dicomAt(stay.losHours),
-          note: note?.briefHospitalCourse ?? "",
-          labels: [drgIndex.get(drg.key)!],
-        });
-      }
+      for (const [code, row] of staySamples(stay, episode, context)) rows[code].push(row);
     }
     bar.finish();
-    if (cxr !== null) rows.dia = diagnosisRows(cxr, stays, admissions, noteSections, writtenNames);
+    if (cxr !== null) rows.dia = diagnosisRows(cxr, stays, admissions, noteSections, written);
 
-    // --- Splits and listfiles -----------------------------------------------------------------
+    // Splits by patient, listfiles, the DRG class table.
     const subjects = new Set<string>(stays.map((s) => s.subjectId));
     for (const r of rows.dia) subjects.add(String(r.subjectId));
-    const splitOf = assignSplits(subjects, { seed: options.seed ?? DEFAULT_SPLIT_SEED });
+    const splitOf = assignSplits(subjects, { seed });
     const samples: Partial<Record<TaskCode, number>> = {};
     for (const code of Object.keys(rows) as TaskCode[]) {
-      const list = rows[code];
       if (code === "dia" && cxr === null) continue;
       if (code === "drg" && layout.tables.drgcodes === undefined) continue;
-      const task = getTask(code);
       for (const split of SPLITS) {
-        await writeListfile(
-          options.outDir,
-          task,
-          split,
-          list.filter((r) => splitOf.get(String(r.subjectId)) === split),
-        );
+        const list = rows[code].filter((r) => splitOf.get(String(r.subjectId)) === split);
+        await writeListfile(options.outDir, getTask(code), split, list);
       }
-      samples[code] = list.length;
+      samples[code] = rows[code].length;
     }
     if (layout.tables.drgcodes !== undefined) {
-      const counts = new Map<string, number>();
-      for (const d of drgByAdmission.values()) counts.set(d.key, (counts.get(d.key) ?? 0) + 1);
-      const byKey = new Map([...drgByAdmission.values()].map((d) => [d.key, d]));
-      const lines = [formatCsvLine(["class", "drg_type", "drg_code", "description", "admissions"])];
-      drgClasses.forEach((key, i) => {
-        const d = byKey.get(key)!;
-        lines.push(formatCsvLine([i, d.type, d.code, d.description, counts.get(key) ?? 0]));
-      });
-      await Deno.writeTextFile(`${options.outDir}/drg/drg_classes.csv`, lines.join("\n") + "\n");
-    }
+      await Deno.writeTextFile(
+        `${options.outDir}/drg/drg_classes.csv`,
+        formatDrgClassTable(classes, drgByAdmission.values()),
+      );
+    } else notes.push("No DRGCODES table: no DRG task.");
 
-    const funnel: FunnelRow[] = cohort.funnel.map((f) => ({ ...f }));
-    funnel.push({
+    const cohortRows: FunnelRow[] = funnel.map((f) => ({ ...f }));
+    cohortRows.push({
       step: "with events in the ICU (episode written)",
-      stays: stays.length - withoutEvents,
-      admissions: stays.length - withoutEvents,
+      stays: written.size,
+      admissions: written.size,
       subjects: new Set(rows.phe.map((r) => String(r.subjectId))).size,
     });
     notes.push(
-      `${layout.flavor.toUpperCase()} from ${options.inDir}; patient split 70/10/20 with seed ${
-        options.seed ?? DEFAULT_SPLIT_SEED
-      }; one random hour per stay for decompensation and length of stay.`,
-      `DRG classes: ${drgClasses.length} (CMS DRG types HCFA, else MS; table in drg/drg_classes.csv).`,
+      `${layout.flavor.toUpperCase()} from ${options.inDir}; patient split 70/10/20 with seed ${seed}; one random hour per stay for decompensation and length of stay.`,
+      `DRG classes: ${classes.length} (CMS DRG types HCFA, else MS; table in drg/drg_classes.csv).`,
       `Phenotypes from ${iv ? "icd_9_10_definitions.yaml" : "hcup_ccs_2015_definitions.yaml"}.`,
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
     const card = await buildDatasetCard(options.outDir, {
       title: `Dataset card: ${layout.flavor.toUpperCase()} extraction`,
       source: options.inDir,
-      cohort: funnel,
+      cohort: cohortRows,
       cleaning: log.toJSON(),
       notes,
       elapsedSeconds,
@@ -522,7 +280,7 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
     return {
       flavor: layout.flavor,
       stays: stays.length,
-      episodes: writer.coverage().episodes,
+      episodes: written.size,
       samples,
       elapsedSeconds,
       card,
@@ -532,52 +290,91 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
   }
 }
 
-async function readStayEvents(path: string): Promise<Observation[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
+/**
+ * The samples of one stay (mimic3-benchmarks / FlexCare task scripts): time-series tasks only
+ * when the stay has an episode; DRG whenever its admission has a DRG code.
+ */
+function staySamples(
+  stay: CohortStay,
+  episode: { name: string; firstHours: number } | null,
+  context: SampleContext,
+): [TaskCode, ListfileRow][] {
+  const out: [TaskCode, ListfileRow][] = [];
+  const note = context.notes.get(stay.hadmId);
+  const pmh = note?.pastMedicalHistory ?? "";
+  const images = context.cxr?.imagesBySubject.get(stay.subjectId);
+  const dicomAt = (hours: number) =>
+    latestImage(images, stay.intime, stay.intime + hours * HOUR_MS)?.dicomId ?? "";
+  const los = round6(stay.losHours);
+  const row = (
+    episodeName: string,
+    time: number | "",
+    dicomHours: number,
+    text: string,
+    labels: number[],
+  ) => ({
+    subjectId: stay.subjectId,
+    stayId: stay.stayId,
+    episode: episodeName,
+    time,
+    dicomId: dicomAt(dicomHours),
+    note: text,
+    labels,
+  });
+  if (episode !== null) {
+    const timeline: StayTimeline = {
+      losHours: stay.losHours,
+      firstEventHours: episode.firstHours,
+      mortality: stay.mortalityInHospital,
+      deathHours: Number.isNaN(stay.deathtime)
+        ? Number.NaN
+        : (stay.deathtime - stay.intime) / HOUR_MS,
+    };
+    const ihm = inHospitalMortality(timeline);
+    if (ihm !== null) out.push(["ihm", row(episode.name, IHM_HOURS, IHM_HOURS, pmh, [ihm])]);
+    const decT = pickOne(decompensationTimes(timeline), context.random);
+    if (decT !== undefined) {
+      out.push(["dec", row(episode.name, decT, decT, pmh, [decompensationLabel(timeline, decT)])]);
+    }
+    const losT = pickOne(lengthOfStayTimes(timeline), context.random);
+    if (losT !== undefined) {
+      out.push(["los", row(episode.name, losT, losT, pmh, [lengthOfStayLabel(timeline, losT)])]);
+    }
+    const phenotypes = phenotypeLabels(context.diagnoses.get(stay.hadmId) ?? [], context.ccs);
+    out.push(["phe", row(episode.name, los, stay.losHours, pmh, phenotypes)]);
+    if (stay.readmission !== null) {
+      out.push(["rea", row(episode.name, los, stay.losHours, pmh, [stay.readmission])]);
+    }
   }
-  const channels = REFERENCE_CONFIG.channels;
-  const out: Observation[] = [];
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const [h, c, v] = line.split("\t") as [string, string, string];
-    const channel = channels[Number(c)]!;
-    const categorical = REFERENCE_CONFIG.categorical[Number(c)];
-    out.push({ hours: Number(h), channel, value: categorical ? v : Number(v) });
+  const drg = context.drgByAdmission.get(stay.hadmId);
+  if (drg !== undefined) {
+    const course = note?.briefHospitalCourse ?? "";
+    const index = context.drgIndex.get(drg.key)!;
+    out.push([
+      "drg",
+      row(episode?.name ?? "", episode === null ? "" : los, stay.losHours, course, [index]),
+    ]);
   }
-  // Stable: same-time values keep file (chart) order, so the last charted one wins.
-  out.sort((a, b) => a.hours - b.hours);
   return out;
 }
 
 /**
  * Diagnosis samples (FlexCare `create_diagnosis.py`): one per AP study of a cohort patient with
- * CheXpert labels; the time series of the ICU stay the study fell in when it was taken after
- * hour 4 of the stay, else none; the note of the admission the study fell in.
+ * CheXpert labels (its last image); the episode of the ICU stay the study fell in when it was
+ * taken after hour 4 of the stay, else none; the note of the admission the study fell in.
  */
 function diagnosisRows(
   cxr: CxrData,
   stays: readonly CohortStay[],
-  admissions: readonly {
-    subjectId: string;
-    hadmId: string;
-    admittime: number;
-    dischtime: number;
-  }[],
+  admissions: readonly AdmissionRecord[],
   notes: ReadonlyMap<string, NoteSections>,
   episodes: ReadonlySet<string>,
 ): ListfileRow[] {
-  const bySubjectStays = new Map<string, CohortStay[]>();
-  for (const s of stays) {
-    bySubjectStays.set(s.subjectId, [...(bySubjectStays.get(s.subjectId) ?? []), s]);
-  }
-  const bySubjectAdm = new Map<string, typeof admissions[number][]>();
+  const staysOf = new Map<string, CohortStay[]>();
+  for (const s of stays) staysOf.set(s.subjectId, [...(staysOf.get(s.subjectId) ?? []), s]);
+  const admissionsOf = new Map<string, AdmissionRecord[]>();
   for (const a of admissions) {
-    bySubjectAdm.set(a.subjectId, [...(bySubjectAdm.get(a.subjectId) ?? []), a]);
+    admissionsOf.set(a.subjectId, [...(admissionsOf.get(a.subjectId) ?? []), a]);
   }
   const rows: ListfileRow[] = [];
   for (const [subjectId, images] of cxr.imagesBySubject) {
@@ -586,13 +383,13 @@ function diagnosisRows(
     for (const img of lastOfStudy.values()) {
       const labels = cxr.labels.get(`${subjectId}/${img.studyId}`);
       if (labels === undefined) continue;
-      const stay = bySubjectStays.get(subjectId)?.find((s) =>
+      const stay = staysOf.get(subjectId)?.find((s) =>
         s.intime <= img.time && img.time <= s.outtime
       );
       const period = stay === undefined ? Number.NaN : (img.time - stay.intime) / HOUR_MS;
       const name = stay === undefined ? "" : `${subjectId}_episode${stay.episode}_timeseries.csv`;
-      const withSeries = stay !== undefined && period > 4 && episodes.has(name);
-      const adm = bySubjectAdm.get(subjectId)?.find((a) =>
+      const withSeries = period > 4 && episodes.has(name);
+      const admission = admissionsOf.get(subjectId)?.find((a) =>
         a.admittime <= img.time && img.time <= a.dischtime
       );
       rows.push({
@@ -601,7 +398,7 @@ function diagnosisRows(
         episode: withSeries ? name : "",
         time: withSeries ? round6(period) : "",
         dicomId: img.dicomId,
-        note: adm === undefined ? "" : notes.get(adm.hadmId)?.pastMedicalHistory ?? "",
+        note: admission === undefined ? "" : notes.get(admission.hadmId)?.pastMedicalHistory ?? "",
         labels,
       });
     }
