@@ -492,6 +492,11 @@ class FlexCare(nn.Module):
         note_mask (B, N); presence (B, 3) 1 = modality present (t, i, n); task_ids (B, K) long."""
         if task_ids.dim() != 2:
             raise ValueError(f"Expected task_ids (B, K), got {tuple(task_ids.shape)}")
+        if not torch.jit.is_tracing():
+            known = {t.id for t in self.config.tasks}
+            unknown = sorted({int(i) for i in task_ids.unique()} - known)
+            if unknown:
+                raise ValueError(f"Task ids {unknown} have no head; known ids: {sorted(known)}")
         if self.config.mask_mode == "reference":
             return self.forward_dense(ts, ts_mask, image, note, note_mask, presence, task_ids)
         valid_t = self.key_valid(presence[:, 0], ts_mask, 0)

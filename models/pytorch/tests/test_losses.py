@@ -121,3 +121,15 @@ def test_training_forward_returns_losses():
     assert float(out.decorrelation) > 0 and float(out.balance) >= 0
     (out.logits.sum() + out.decorrelation + out.balance).backward()
     assert model.moe.w_noise.grad is not None
+
+
+def test_unknown_task_ids_are_rejected():
+    model = FlexCare(tiny_config()).eval()
+    x = tiny_inputs(model.config)
+    x["task_ids"][0, 0] = 1  # DEC has no head in the tiny config
+    try:
+        model(**x)
+    except ValueError as error:
+        assert "[1]" in str(error)
+    else:
+        raise AssertionError("expected a ValueError")
