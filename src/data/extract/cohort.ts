@@ -10,6 +10,10 @@
  *    the reference);
  * 5. keep adults (age >= 18 at ICU admission).
  *
+ * Age: MIMIC-III from the date of birth (shifted ages of 89+ patients read as 90 or more);
+ * MIMIC-IV from `anchor_age` plus the years between `anchor_year` and the ICU admission (the
+ * reference takes `anchor_age` alone).
+ *
  * @module
  */
 
