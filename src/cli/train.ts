@@ -1,6 +1,7 @@
 /**
  * `flexcare train --store STORE --out DIR [--epochs N] [--tasks ihm,dec ...] [--lr X] [--seed S]
- * [--batch-size B] [--device cpu|cuda] [--threads N] [--config JSON] [--resume]`: trains the
+ * [--batch-size B] [--device cpu|cuda] [--threads N] [--config JSON] [--resume]
+ * [--max-samples-per-task N] [--bucket B]`: trains the
  * FlexCare backbone (Algorithm 1) on a tensor store with the PyTorch package in
  * `models/pytorch/`, run by the system Python (`PYENV_VERSION=system python3`).
  *
@@ -80,6 +81,10 @@ export interface TrainCommandOptions {
   config?: string;
   /** Continue from `OUT/last.pt`. */
   resume?: boolean;
+  /** Train each task on a fresh random subset of this many samples per epoch. */
+  maxSamplesPerTask?: number;
+  /** Sort runs of this many batches by time-series length (0: plain shuffle; default 8). */
+  bucket?: number;
 }
 
 /**
@@ -105,6 +110,10 @@ export function trainPythonArgs(options: TrainCommandOptions): string[] {
   if (options.threads !== undefined) args.push("--threads", String(options.threads));
   if (options.config !== undefined) args.push("--config", options.config);
   if (options.resume) args.push("--resume");
+  if (options.maxSamplesPerTask !== undefined) {
+    args.push("--max-samples-per-task", String(options.maxSamplesPerTask));
+  }
+  if (options.bucket !== undefined) args.push("--bucket", String(options.bucket));
   return args;
 }
 
@@ -142,6 +151,8 @@ export async function main(args: string[]): Promise<number> {
       threads: { type: "string" },
       config: { type: "string" },
       resume: { type: "boolean" },
+      "max-samples-per-task": { type: "string" },
+      bucket: { type: "string" },
     },
   });
   // `--tasks ihm dec` leaves `dec` as a positional; accept both that and `--tasks ihm,dec`.
@@ -167,5 +178,9 @@ export async function main(args: string[]): Promise<number> {
   if (values.device !== undefined) options.device = values.device;
   if (values.config !== undefined) options.config = values.config;
   if (values.resume) options.resume = true;
+  const maxSamples = positiveNumber("max-samples-per-task", values["max-samples-per-task"], true);
+  const bucket = positiveNumber("bucket", values.bucket, true);
+  if (maxSamples !== undefined) options.maxSamplesPerTask = maxSamples;
+  if (bucket !== undefined) options.bucket = bucket;
   return await runTorchModule("train", trainPythonArgs(options));
 }

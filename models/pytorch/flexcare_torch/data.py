@@ -159,13 +159,30 @@ def collate(samples: Sequence[Sample], task: TaskHead, ts_columns: int, image_sh
     }
 
 
-def batches(dataset: TaskDataset, batch_size: int, shuffle: bool, seed: int = 0,
-            rank: int = 0, world: int = 1) -> Iterator[Dict[str, torch.Tensor]]:
-    """Mini-batches of one task (shuffled with `seed`; sharded by rank under DDP)."""
+def ts_rows(record: Dict[str, Any]) -> int:
+    return int(record["ts"]["rows"]) if record.get("ts") else 0
+
+
+def batches(dataset: TaskDataset, batch_size: int, shuffle: bool, seed: int = 0, rank: int = 0,
+            world: int = 1, limit: Optional[int] = None, bucket: int = 0) -> Iterator[Dict[str, torch.Tensor]]:
+    """Mini-batches of one task: shuffled with `seed`, cut to `limit` samples (a fresh subset
+    each seed), sharded by rank under DDP. With `bucket` > 0, each run of `bucket` batches is
+    sorted by time-series length before being cut into batches (less padding), and the batches
+    are then shuffled."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(dataset)) if shuffle else np.arange(len(dataset))
+    if limit is not None:
+        order = order[:limit]
     order = order[rank::world]
+    groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if bucket > 0:
+        groups = []
+        span = batch_size * bucket
+        for start in range(0, len(order), span):
+            run = sorted(order[start:start + span], key=lambda i: ts_rows(dataset.records[int(i)]))
+            groups += [run[i:i + batch_size] for i in range(0, len(run), batch_size)]
+        groups = [groups[int(i)] for i in rng.permutation(len(groups))]
     store = dataset.store
-    for start in range(0, len(order), batch_size):
-        chunk = [dataset.get(int(i), rng) for i in order[start:start + batch_size]]
+    for group in groups:
+        chunk = [dataset.get(int(i), rng) for i in group]
         yield collate(chunk, dataset.task, store.ts_columns, store.image_shape, store.note_dim)

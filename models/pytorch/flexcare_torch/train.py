@@ -2,6 +2,7 @@
 
     python3 -m flexcare_torch.train --store STORE --out DIR [--epochs N] [--tasks ihm dec ...]
         [--lr 1e-4] [--seed 42] [--batch-size 32] [--config '{"d_model": 64}'] [--resume]
+        [--max-samples-per-task N] [--bucket 8] [--device cpu] [--threads N]
 
 One shared model. Every epoch visits the tasks one after another, each over its own training
 data in mini-batches (single-task steps). Each step's loss is
@@ -14,6 +15,9 @@ the last 2 epochs. The kept checkpoint (`best.pt`) maximises the sum over tasks 
 validation scores (AUROC+AUPRC, macro+micro AUROC, macro+micro F1). `last.pt` holds model,
 optimizer, epoch, learning rates, histories and RNG states; `--resume` continues from it.
 At the end the best checkpoint is scored on the test split (`metrics.json`).
+Training batches are cut from runs of `--bucket` batches sorted by time-series length (less
+padding; the batch order is shuffled); `--max-samples-per-task` trains each task on a fresh
+random subset per epoch (hourly tasks such as DEC have many samples per stay).
 
 Multi-GPU: run under torchrun, e.g.
     torchrun --nproc_per_node 4 -m flexcare_torch.train --store S --out D --device cuda
@@ -81,8 +85,10 @@ def build_config(store: TensorStore, tasks: Sequence[str], overrides: Dict[str, 
 
 class Trainer:
     def __init__(self, store: TensorStore, out: str, config: FlexCareConfig, lr: float, seed: int,
-                 batch_size: int = 32, device: str = "cpu", log=print):
+                 batch_size: int = 32, device: str = "cpu", log=print,
+                 max_samples_per_task: Optional[int] = None, bucket: int = 8):
         self.store, self.out, self.config = store, out, config
+        self.max_samples, self.bucket = max_samples_per_task, bucket
         self.seed, self.batch_size, self.log = seed, batch_size, log
         self.rank, self.world = 0, 1
         self.device = torch.device(device)
@@ -150,7 +156,8 @@ class Trainer:
             group["lr"] = self.lrs[task.code]
         total, count, started = 0.0, 0, time.time()
         seed = self.seed * 1000003 + self.epoch * 101 + task.id
-        for batch in batches(self.train_sets[task.code], self.batch_size, True, seed, self.rank, self.world):
+        for batch in batches(self.train_sets[task.code], self.batch_size, True, seed, self.rank, self.world,
+                             limit=self.max_samples, bucket=self.bucket):
             out = self._forward(batch)
             logits = out.logits[:, 0, :task.outputs]
             loss = task_loss(task, logits, batch["labels"].to(self.device))
@@ -251,6 +258,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: PyTorch's default)")
     p.add_argument("--config", default="{}", help="JSON overrides of FlexCareConfig fields")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--max-samples-per-task", type=int, default=None,
+                   help="train each task on a fresh random subset of this many samples per epoch")
+    p.add_argument("--bucket", type=int, default=8,
+                   help="sort runs of this many batches by time-series length (0: plain shuffle)")
     args = p.parse_args(argv)
     tasks = [c for arg in args.tasks for c in arg.split(",") if c]
     if args.threads:
@@ -262,7 +273,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     else:
         config = build_config(store, tasks, json.loads(args.config))
     trainer = Trainer(store, args.out, config, args.lr, args.seed, args.batch_size, args.device,
-                      log=lambda line: print(line, flush=True))
+                      log=lambda line: print(line, flush=True),
+                      max_samples_per_task=args.max_samples_per_task, bucket=args.bucket)
     if args.resume:
         if not os.path.exists(last):
             raise FileNotFoundError(f'Cannot resume: "{last}" does not exist')

@@ -60,3 +60,15 @@ def test_learning_rate_halves_when_validation_loss_rises(tmp_path):
     assert trainer.lrs["ihm"] == 1e-3
     trainer._adjust_lr("ihm", 0.45)
     assert trainer.lrs["ihm"] == 5e-4
+
+
+def test_batches_cover_each_sample_once_with_buckets(tmp_path):
+    from flexcare_torch.data import TaskDataset, TensorStore, batches
+
+    store = TensorStore(write_store(os.path.join(tmp_path, "store"), {"train": 37}))
+    dataset = TaskDataset(store, store.task_heads(["ihm"])[0], "train")
+    sizes = [len(b["labels"]) for b in batches(dataset, 8, True, seed=1, bucket=2)]
+    assert sum(sizes) == 37 and max(sizes) == 8
+    rows = [int(b["ts_mask"].sum(1).max()) for b in batches(dataset, 8, True, seed=1, bucket=2)]
+    assert len(rows) == len(sizes)
+    assert sum(len(b["labels"]) for b in batches(dataset, 8, True, seed=2, limit=10)) == 10
