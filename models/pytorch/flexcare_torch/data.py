@@ -173,6 +173,8 @@ def batches(dataset: TaskDataset, batch_size: int, shuffle: bool, seed: int = 0,
     order = rng.permutation(len(dataset)) if shuffle else np.arange(len(dataset))
     if limit is not None:
         order = order[:limit]
+    if world > 1:  # equal shards, so every DDP rank takes the same number of steps
+        order = order[:len(order) - len(order) % world]
     order = order[rank::world]
     groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     if bucket > 0:
