@@ -24,7 +24,9 @@ Multi-GPU: run under torchrun, e.g.
 Each process takes every WORLD_SIZE-th sample of each task's shuffled order, the model is wrapped
 in DistributedDataParallel (find_unused_parameters: only one head is used per step) and rank 0
 logs, validates and saves. Without torchrun's environment the trainer runs in one process on
-`--device` (CPU by default).
+`--device` (CPU by default). torchrun only sets MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK and
+LOCAL_RANK; starting one process per rank with those variables works the same (checked on CPU
+with 2 gloo processes; Debian's torch 1.13 torchrun fails under Python 3.11).
 """
 from __future__ import annotations
 
@@ -97,6 +99,8 @@ class Trainer:
             self.rank, self.world = torch.distributed.get_rank(), torch.distributed.get_world_size()
             if self.device.type == "cuda":
                 self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        if self.rank != 0:
+            self.log = lambda line: None
         seed_everything(seed)
         self.model = FlexCare(config).to(self.device)
         self.net = self.model
@@ -281,6 +285,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         trainer.load(last)
         print(f"resumed from epoch {trainer.epoch}", flush=True)
     trainer.run(args.epochs)
+    if trainer.world > 1:
+        torch.distributed.destroy_process_group()
     return 0
 
 
