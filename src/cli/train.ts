@@ -1,7 +1,7 @@
 /**
  * `flexcare train --store STORE --out DIR [--epochs N] [--tasks ihm,dec ...] [--lr X] [--seed S]
  * [--batch-size B] [--device cpu|cuda] [--threads N] [--config JSON] [--resume]
- * [--max-samples-per-task N] [--bucket B]`: trains the
+ * [--max-samples-per-task N] [--bucket B] [--init CKPT]`: trains the
  * FlexCare backbone (Algorithm 1) on a tensor store with the PyTorch package in
  * `models/pytorch/`, run by the system Python (`PYENV_VERSION=system python3`).
  *
@@ -85,6 +85,8 @@ export interface TrainCommandOptions {
   maxSamplesPerTask?: number;
   /** Sort runs of this many batches by time-series length (0: plain shuffle; default 8). */
   bucket?: number;
+  /** Start from this checkpoint's weights and configuration. */
+  init?: string;
 }
 
 /**
@@ -114,6 +116,7 @@ export function trainPythonArgs(options: TrainCommandOptions): string[] {
     args.push("--max-samples-per-task", String(options.maxSamplesPerTask));
   }
   if (options.bucket !== undefined) args.push("--bucket", String(options.bucket));
+  if (options.init !== undefined) args.push("--init", options.init);
   return args;
 }
 
@@ -153,6 +156,7 @@ export async function main(args: string[]): Promise<number> {
       resume: { type: "boolean" },
       "max-samples-per-task": { type: "string" },
       bucket: { type: "string" },
+      init: { type: "string" },
     },
   });
   // `--tasks ihm dec` leaves `dec` as a positional; accept both that and `--tasks ihm,dec`.
@@ -182,5 +186,6 @@ export async function main(args: string[]): Promise<number> {
   const bucket = positiveNumber("bucket", values.bucket, true);
   if (maxSamples !== undefined) options.maxSamplesPerTask = maxSamples;
   if (bucket !== undefined) options.bucket = bucket;
+  if (values.init !== undefined) options.init = values.init;
   return await runTorchModule("train", trainPythonArgs(options));
 }

@@ -2,7 +2,7 @@
 
     python3 -m flexcare_torch.train --store STORE --out DIR [--epochs N] [--tasks ihm dec ...]
         [--lr 1e-4] [--seed 42] [--batch-size 32] [--config '{"d_model": 64}'] [--resume]
-        [--max-samples-per-task N] [--bucket 8] [--device cpu] [--threads N]
+        [--max-samples-per-task N] [--bucket 8] [--device cpu] [--threads N] [--init CKPT]
 
 One shared model. Every epoch visits the tasks one after another, each over its own training
 data in mini-batches (single-task steps). Each step's loss is
@@ -262,6 +262,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: PyTorch's default)")
     p.add_argument("--config", default="{}", help="JSON overrides of FlexCareConfig fields")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--init", help="start from this checkpoint's weights and configuration "
+                                  "(a train or import_checkpoint --save-checkpoint file)")
     p.add_argument("--max-samples-per-task", type=int, default=None,
                    help="train each task on a fresh random subset of this many samples per epoch")
     p.add_argument("--bucket", type=int, default=8,
@@ -272,13 +274,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         torch.set_num_threads(args.threads)
     store = TensorStore(args.store)
     last = os.path.join(args.out, "last.pt")
+    init = torch.load(args.init, map_location="cpu") if args.init else None
     if args.resume and os.path.exists(last):
         config = FlexCareConfig.from_dict(torch.load(last, map_location="cpu")["config"])
+    elif init is not None:
+        config = FlexCareConfig.from_dict(init["config"])
     else:
         config = build_config(store, tasks, json.loads(args.config))
     trainer = Trainer(store, args.out, config, args.lr, args.seed, args.batch_size, args.device,
                       log=lambda line: print(line, flush=True),
                       max_samples_per_task=args.max_samples_per_task, bucket=args.bucket)
+    if init is not None and not (args.resume and os.path.exists(last)):
+        trainer.model.load_state_dict(init["model"])
+        print(f'initialised from "{args.init}"', flush=True)
     if args.resume:
         if not os.path.exists(last):
             raise FileNotFoundError(f'Cannot resume: "{last}" does not exist')

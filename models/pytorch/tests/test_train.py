@@ -72,3 +72,13 @@ def test_batches_cover_each_sample_once_with_buckets(tmp_path):
     rows = [int(b["ts_mask"].sum(1).max()) for b in batches(dataset, 8, True, seed=1, bucket=2)]
     assert len(rows) == len(sizes)
     assert sum(len(b["labels"]) for b in batches(dataset, 8, True, seed=2, limit=10)) == 10
+
+
+def test_init_from_a_checkpoint(tmp_path, capsys):
+    store = write_store(os.path.join(tmp_path, "store"), {"train": 8, "val": 4})
+    first = os.path.join(tmp_path, "first")
+    assert train.main(args(store, first, 1, "--tasks", "ihm")) == 0
+    second = os.path.join(tmp_path, "second")
+    assert train.main(args(store, second, 1, "--init", os.path.join(first, "last.pt"))) == 0
+    assert "initialised from" in capsys.readouterr().out
+    assert [t["code"] for t in torch.load(os.path.join(second, "last.pt"))["config"]["tasks"]] == ["ihm"]
