@@ -335,7 +335,8 @@ class FlexCare(nn.Module):
         self.mm_layernorm = nn.LayerNorm(d, eps=config.layer_norm_eps)
         for task in config.tasks:
             setattr(self, task.param_name, nn.Linear(2 * d, task.outputs))
-        # task id -> head index (unknown ids fall back to head 0; the manifest lists the ids)
+        # task id -> head index for the gather in task_outputs (eager forward rejects ids without
+        # a head; an exported graph maps them to head 0, so callers use the manifest's ids)
         head_of_id = torch.zeros(config.task_embeddings, dtype=torch.long)
         for h, task in enumerate(config.tasks):
             head_of_id[task.id] = h
