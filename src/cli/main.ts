@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     load: () => import("./import.ts"),
   },
   synth: { summary: "write a synthetic cohort dataset", load: () => import("./synth.ts") },
+  predict: {
+    summary: "run a model graph on named tensors (JSON)",
+    load: () => import("./predict.ts"),
+  },
   tensorize: {
     summary: "dataset -> tensor store for the PyTorch trainer",
     load: () => import("./tensorize.ts"),

@@ -1,0 +1,170 @@
+/**
+ * The one module that chooses the ONNX backend and names execution providers.
+ *
+ * - `wasm`: onnxruntime-web on WebAssembly (CPU), single-threaded, `.wasm` files from the
+ *   installed package (never a CDN). Works everywhere; the default.
+ * - `webgpu`: onnxruntime-web's WebGPU execution provider. `auto` picks it only when a real
+ *   (non-fallback) GPU adapter exists; asking for it explicitly also accepts a software adapter
+ *   (useful for correctness tests). Deno's `GPUQueue.writeBuffer` is given a plain
+ *   `ArrayBuffer` copy, which the provider needs there.
+ * - `native`: onnxruntime-node's bundled CPU binaries (no install script needed), when asked.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { findPackageDir } from "../features/notes/package_dir.ts";
+
+/** A backend name as given on the command line. */
+export type BackendName = "auto" | "wasm" | "webgpu" | "native";
+
+/** The backend actually in use. */
+export type ResolvedBackend = "wasm" | "webgpu" | "native";
+
+/** The names accepted by {@linkcode resolveBackend}. */
+export const BACKEND_NAMES: readonly BackendName[] = Object.freeze([
+  "auto",
+  "wasm",
+  "webgpu",
+  "native",
+]);
+
+/** A loaded runtime: the module's `InferenceSession`/`Tensor` and the execution providers. */
+export interface OrtRuntime {
+  readonly backend: ResolvedBackend;
+  /** Execution providers passed to every session. */
+  readonly executionProviders: readonly string[];
+  /** Human-readable details (adapter name, threads). */
+  readonly detail: string;
+  // deno-lint-ignore no-explicit-any
+  readonly ort: any;
+}
+
+type WebOrt = typeof import("onnxruntime-web");
+
+let webOrt: Promise<WebOrt> | undefined;
+
+/**
+ * Imports onnxruntime-web once, with its wasm files taken from the local package, one thread
+ * and no proxy worker (multi-threaded wasm needs a same-origin worker URL Deno cannot give).
+ */
+export function loadWebOrt(): Promise<WebOrt> {
+  webOrt ??= (async () => {
+    const ort = await import("onnxruntime-web");
+    ort.env.wasm.wasmPaths = pathToFileURL(join(findPackageDir("onnxruntime-web"), "dist")).href +
+      "/";
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = "error";
+    return ort;
+  })();
+  return webOrt;
+}
+
+interface GpuAdapterLike {
+  info?: {
+    isFallbackAdapter?: boolean;
+    description?: string;
+    vendor?: string;
+    architecture?: string;
+  };
+  isFallbackAdapter?: boolean;
+}
+
+/** The WebGPU adapter, or `null` when WebGPU is unavailable. */
+async function gpuAdapter(): Promise<GpuAdapterLike | null> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis.navigator as any)?.gpu;
+  if (!gpu) return null;
+  try {
+    return (await gpu.requestAdapter()) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function isFallback(adapter: GpuAdapterLike): boolean {
+  return adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+}
+
+let writeBufferPatched = false;
+
+/** Makes `GPUQueue.writeBuffer` receive a plain `ArrayBuffer` copy of the bytes to write. */
+function patchWriteBuffer(): void {
+  // deno-lint-ignore no-explicit-any
+  const Queue = (globalThis as any).GPUQueue;
+  if (writeBufferPatched || !Queue?.prototype?.writeBuffer) return;
+  const original = Queue.prototype.writeBuffer;
+  Queue.prototype.writeBuffer = function (
+    buffer: unknown,
+    bufferOffset: number,
+    data: ArrayBufferView | ArrayBufferLike,
+    dataOffset?: number,
+    size?: number,
+  ) {
+    const isView = ArrayBuffer.isView(data);
+    const bytes = isView
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data as ArrayBufferLike);
+    const unit = isView
+      ? ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1)
+      : 1;
+    const start = (dataOffset ?? 0) * unit;
+    const end = size === undefined ? bytes.length : start + size * unit;
+    return original.call(this, buffer, bufferOffset, bytes.slice(start, end).buffer);
+  };
+  writeBufferPatched = true;
+}
+
+/**
+ * Resolves a backend name to a loaded runtime. `auto` takes WebGPU only on a real GPU
+ * adapter, otherwise wasm.
+ *
+ * @example The portable default
+ * ```ts ignore
+ * import { resolveBackend } from "./backend.ts";
+ * const runtime = await resolveBackend("auto");
+ * console.log(runtime.backend, runtime.executionProviders);
+ * ```
+ */
+export async function resolveBackend(name: BackendName = "auto"): Promise<OrtRuntime> {
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new RangeError(
+      `Unknown backend ${JSON.stringify(name)}: expected one of ${BACKEND_NAMES.join(", ")}`,
+    );
+  }
+  if (name === "native") {
+    const ort = await import("onnxruntime-node");
+    return { backend: "native", executionProviders: ["cpu"], detail: "onnxruntime-node CPU", ort };
+  }
+  if (name === "webgpu" || name === "auto") {
+    const adapter = await gpuAdapter();
+    const usable = adapter !== null && (name === "webgpu" || !isFallback(adapter));
+    if (usable) {
+      patchWriteBuffer();
+      const ort = await loadWebOrt();
+      const info = adapter.info;
+      const label =
+        [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") ||
+        "adapter";
+      return {
+        backend: "webgpu",
+        executionProviders: ["webgpu"],
+        detail: `WebGPU ${label}${isFallback(adapter) ? " (software fallback)" : ""}`,
+        ort,
+      };
+    }
+    if (name === "webgpu") {
+      throw new Error(
+        "WebGPU backend requested but no WebGPU adapter is available (run Deno with --unstable-webgpu)",
+      );
+    }
+  }
+  const ort = await loadWebOrt();
+  return {
+    backend: "wasm",
+    executionProviders: ["wasm"],
+    detail: "onnxruntime-web wasm, 1 thread",
+    ort,
+  };
+}

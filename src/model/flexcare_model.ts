@@ -1,0 +1,331 @@
+/**
+ * A loaded FlexCare model directory: the one graph, and in paper mode the staged graphs
+ * (image tower, note tower, step) that let a service cache tower states per stay and re-run
+ * only the step graph at each hourly update.
+ *
+ * @module
+ */
+import { type BackendName, type OrtRuntime, resolveBackend } from "./backend.ts";
+import { GraphSession, type HostTensor } from "./graph_session.ts";
+import {
+  type ManifestTask,
+  ModelLoadError,
+  type ModelManifest,
+  readGraph,
+  readManifest,
+  sha256Hex,
+} from "./manifest.ts";
+import type { FeatureMatrix } from "../features/matrix.ts";
+import { type Normalizer, NORMALIZER_PH, normalizerFromJson } from "../features/normalizer.ts";
+
+/** Options for {@linkcode FlexCareModel.load}. */
+export interface LoadModelOptions {
+  /**
+   * The backend.
+   * @default {"auto"}
+   */
+  backend?: BackendName;
+  /** An already resolved runtime (shared between models). */
+  runtime?: OrtRuntime;
+}
+
+/** Cached output of a tower for one image or note: `[1, L+1, S, d]`. */
+export interface TowerStates {
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+  /** Note token mask `[1, N]` (notes only). */
+  readonly mask?: Float32Array;
+}
+
+/** Inputs of one sample. Time-series rows are standardized (at most the last 512). */
+export interface SampleInputs {
+  readonly timeseries: FeatureMatrix | null;
+  readonly image: Float32Array | null;
+  readonly note: { tokens: number; dim: number; data: Float32Array } | null;
+}
+
+/** Staged inputs of one sample: tower states instead of raw image and note. */
+export interface StagedInputs {
+  readonly timeseries: FeatureMatrix | null;
+  readonly imageStates: TowerStates | null;
+  readonly noteStates: TowerStates | null;
+}
+
+/** The model's outputs for one task of one sample. */
+export interface TaskOutput {
+  readonly task: ManifestTask;
+  /** Head probabilities (sigmoid or softmax), `task.outputs` values. */
+  readonly probs: Float32Array;
+  readonly logits: Float32Array;
+  /** Fusion weights over the 7 combinations (manifest order). */
+  readonly alpha: Float32Array;
+  /** Expert gates, `[7, experts]`. */
+  readonly gates: Float32Array;
+  /** Patient representation s_p (2d). */
+  readonly representation: Float32Array;
+}
+
+function f32(dims: number[], data: Float32Array): HostTensor {
+  return { dims, dtype: "float32", data };
+}
+
+/** A loaded model. */
+export class FlexCareModel {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  readonly runtime: OrtRuntime;
+  readonly normalizer: Normalizer;
+  /** sha256 over the manifest's graph hashes: identifies the backbone (fine-tuned heads record it). */
+  readonly hash: string;
+  readonly graphs: ReadonlyMap<string, GraphSession>;
+
+  private constructor(
+    dir: string,
+    manifest: ModelManifest,
+    runtime: OrtRuntime,
+    graphs: Map<string, GraphSession>,
+    hash: string,
+  ) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.runtime = runtime;
+    this.graphs = graphs;
+    this.hash = hash;
+    // A model exported without training data (random init) carries no statistics: FlexCare's
+    // reference training standardizes every task with the ph statistics.
+    this.normalizer = manifest.normalizer ? normalizerFromJson(manifest.normalizer) : NORMALIZER_PH;
+  }
+
+  /**
+   * Loads a model directory: validates the manifest, checks each graph's sha256, creates the
+   * sessions and checks their inputs and outputs against the manifest.
+   *
+   * @example Load and list tasks
+   * ```ts ignore
+   * import { FlexCareModel } from "./flexcare_model.ts";
+   * const model = await FlexCareModel.load("models/default", { backend: "wasm" });
+   * console.log(model.manifest.tasks.map((t) => t.code), model.runtime.backend);
+   * ```
+   */
+  static async load(dir: string, options: LoadModelOptions = {}): Promise<FlexCareModel> {
+    const manifest = await readManifest(dir);
+    const runtime = options.runtime ?? await resolveBackend(options.backend ?? "auto");
+    const graphs = new Map<string, GraphSession>();
+    for (const name of Object.keys(manifest.graphs).sort()) {
+      const bytes = await readGraph(dir, manifest, name);
+      try {
+        graphs.set(name, await GraphSession.create(name, manifest.graphs[name]!, bytes, runtime));
+      } catch (error) {
+        throw new ModelLoadError(dir, `graph ${name}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    const hash = await sha256Hex(
+      new TextEncoder().encode(
+        Object.keys(manifest.graphs).sort().map((g) => manifest.graphs[g]!.sha256).join("\n"),
+      ),
+    );
+    return new FlexCareModel(dir, manifest, runtime, graphs, hash);
+  }
+
+  /** Model name (the directory's last segment) and version (creation time). */
+  get name(): string {
+    return this.dir.replace(/\/+$/, "").split("/").at(-1) ?? this.dir;
+  }
+
+  /** Whether the staged graphs exist (paper mode). */
+  get staged(): boolean {
+    return this.manifest.staged && this.graphs.has("step");
+  }
+
+  /** Looks a task up by code or id. */
+  task(key: string | number): ManifestTask {
+    const task = this.manifest.tasks.find((t) => t.code === key || t.id === key);
+    if (task === undefined) {
+      throw new RangeError(
+        `Model has no task ${JSON.stringify(key)}: it has ${
+          this.manifest.tasks.map((t) => t.code).join(", ")
+        }`,
+      );
+    }
+    return task;
+  }
+
+  /** Runs any graph on named tensors. */
+  run(
+    graph: string,
+    feed: Readonly<Record<string, HostTensor>>,
+  ): Promise<Record<string, HostTensor>> {
+    const session = this.graphs.get(graph);
+    if (session === undefined) throw new RangeError(`Model has no graph ${JSON.stringify(graph)}`);
+    return session.run(feed);
+  }
+
+  get #layers(): number {
+    return Number(this.manifest.config["n_layers"]);
+  }
+
+  get #width(): number {
+    return Number(this.manifest.config["d_model"]);
+  }
+
+  get #noteDim(): number {
+    return this.manifest.note_encoder.dim;
+  }
+
+  /** Runs the image tower on a preprocessed image `[3, 224, 224]`. */
+  async encodeImage(image: Float32Array): Promise<TowerStates> {
+    const out = await this.run("image_tower", { image: f32([1, 3, 224, 224], image) });
+    const t = out["image_states"]!;
+    return { dims: t.dims, data: t.data as Float32Array };
+  }
+
+  /** Runs the note tower on note token embeddings `[n, E]` (n >= 1). */
+  async encodeNote(
+    note: { tokens: number; dim: number; data: Float32Array },
+  ): Promise<TowerStates> {
+    if (note.tokens < 1) throw new RangeError("Cannot encode a note with no tokens");
+    if (note.dim !== this.#noteDim) {
+      throw new TypeError(
+        `Note embeddings have width ${note.dim}; the model's note encoder gives ${this.#noteDim}`,
+      );
+    }
+    const mask = new Float32Array(note.tokens).fill(1);
+    const out = await this.run("note_tower", {
+      note: f32([1, note.tokens, note.dim], note.data.subarray(0, note.tokens * note.dim)),
+      note_mask: f32([1, note.tokens], mask),
+    });
+    const t = out["note_states"]!;
+    return { dims: t.dims, data: t.data as Float32Array, mask };
+  }
+
+  #timeseriesFeed(ts: FeatureMatrix | null): Record<string, HostTensor> {
+    if (ts === null || ts.rows === 0) {
+      return {
+        ts: f32([1, 1, 76], new Float32Array(76)),
+        ts_mask: f32([1, 1], new Float32Array(1)),
+      };
+    }
+    const maxRows = this.manifest.timeseries.max_rows;
+    const rows = Math.min(ts.rows, maxRows);
+    const data = Float32Array.from(ts.data.subarray((ts.rows - rows) * 76));
+    return {
+      ts: f32([1, rows, 76], data),
+      ts_mask: f32([1, rows], new Float32Array(rows).fill(1)),
+    };
+  }
+
+  #taskFeed(tasks: readonly ManifestTask[]): HostTensor {
+    if (tasks.length === 0) throw new RangeError("Ask for at least one task");
+    return {
+      dims: [1, tasks.length],
+      dtype: "int64",
+      data: BigInt64Array.from(tasks.map((t) => BigInt(t.id))),
+    };
+  }
+
+  #outputs(out: Record<string, HostTensor>, tasks: readonly ManifestTask[]): TaskOutput[] {
+    const probs = out["probs"]!;
+    const width = probs.dims[2]!;
+    const logits = out["logits"]!.data as Float32Array;
+    const alpha = out["alpha"]!.data as Float32Array;
+    const gates = out["gates"]!;
+    const gateSize = gates.dims[2]! * gates.dims[3]!;
+    const sp = out["s_p"]!;
+    const spSize = sp.dims[2]!;
+    return tasks.map((task, k) => ({
+      task,
+      probs: (probs.data as Float32Array).slice(k * width, k * width + task.outputs),
+      logits: logits.slice(k * width, k * width + task.outputs),
+      alpha: alpha.slice(k * 7, (k + 1) * 7),
+      gates: (gates.data as Float32Array).slice(k * gateSize, (k + 1) * gateSize),
+      representation: (sp.data as Float32Array).slice(k * spSize, (k + 1) * spSize),
+    }));
+  }
+
+  /** Runs the one graph on raw inputs for several tasks in one pass. */
+  async predict(
+    inputs: SampleInputs,
+    taskKeys: readonly (string | number)[],
+  ): Promise<TaskOutput[]> {
+    const tasks = taskKeys.map((k) => this.task(k));
+    const presence = new Float32Array([
+      inputs.timeseries !== null && inputs.timeseries.rows > 0 ? 1 : 0,
+      inputs.image !== null ? 1 : 0,
+      inputs.note !== null && inputs.note.tokens > 0 ? 1 : 0,
+    ]);
+    if (presence.every((p) => p === 0)) {
+      throw new RangeError("A sample needs at least one modality");
+    }
+    const E = this.#noteDim;
+    const note = inputs.note !== null && inputs.note.tokens > 0 ? inputs.note : null;
+    const out = await this.run("flexcare", {
+      ...this.#timeseriesFeed(inputs.timeseries),
+      image: f32([1, 3, 224, 224], inputs.image ?? new Float32Array(3 * 224 * 224)),
+      note: note === null
+        ? f32([1, 1, E], new Float32Array(E))
+        : f32([1, note.tokens, E], note.data.subarray(0, note.tokens * E)),
+      note_mask: f32(
+        [1, note?.tokens ?? 1],
+        new Float32Array(note?.tokens ?? 1).fill(note === null ? 0 : 1),
+      ),
+      presence: f32([1, 3], presence),
+      task_ids: this.#taskFeed(tasks),
+    });
+    return this.#outputs(out, tasks);
+  }
+
+  /** Runs the step graph on time-series rows and cached tower states (paper mode only). */
+  async step(inputs: StagedInputs, taskKeys: readonly (string | number)[]): Promise<TaskOutput[]> {
+    if (!this.staged) {
+      throw new RangeError("This model has no staged graphs (reference mask mode): use predict()");
+    }
+    const tasks = taskKeys.map((k) => this.task(k));
+    const L1 = this.#layers + 1;
+    const d = this.#width;
+    const presence = new Float32Array([
+      inputs.timeseries !== null && inputs.timeseries.rows > 0 ? 1 : 0,
+      inputs.imageStates !== null ? 1 : 0,
+      inputs.noteStates !== null ? 1 : 0,
+    ]);
+    if (presence.every((p) => p === 0)) {
+      throw new RangeError("A sample needs at least one modality");
+    }
+    const image = inputs.imageStates ??
+      { dims: [1, L1, 197, d], data: new Float32Array(L1 * 197 * d) };
+    const note = inputs.noteStates ??
+      { dims: [1, L1, 2, d], data: new Float32Array(L1 * 2 * d), mask: new Float32Array(1) };
+    const out = await this.run("step", {
+      ...this.#timeseriesFeed(inputs.timeseries),
+      image_states: f32([...image.dims], image.data),
+      note_states: f32([...note.dims], note.data),
+      note_mask: f32([1, note.mask!.length], note.mask!),
+      presence: f32([1, 3], presence),
+      task_ids: this.#taskFeed(tasks),
+    });
+    return this.#outputs(out, tasks);
+  }
+
+  /** Runs every graph once on small inputs so the first real request is not slow. */
+  async warmUp(): Promise<void> {
+    const ts: FeatureMatrix = { rows: 2, columns: 76, data: new Float64Array(152) };
+    const codes = this.manifest.tasks.slice(0, 2).map((t) => t.code);
+    await this.predict({ timeseries: ts, image: null, note: null }, codes);
+    if (this.staged) {
+      const E = this.#noteDim;
+      const noteStates = await this.encodeNote({
+        tokens: 2,
+        dim: E,
+        data: new Float32Array(2 * E),
+      });
+      const imageStates = await this.encodeImage(new Float32Array(3 * 224 * 224));
+      await this.step({ timeseries: ts, imageStates, noteStates }, codes);
+    }
+  }
+
+  /** Releases every session. */
+  async close(): Promise<void> {
+    for (const g of this.graphs.values()) await g.close();
+  }
+}
