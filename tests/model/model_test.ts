@@ -2,51 +2,9 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { tensorsFromJson } from "../../src/cli/predict.ts";
 import { FlexCareModel, type TaskOutput } from "../../src/model/flexcare_model.ts";
 import { ModelLoadError } from "../../src/model/manifest.ts";
+import { NO_TORCH, tinyModel } from "./tiny_model.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-
-function pythonHasTorch(): boolean {
-  try {
-    const out = new Deno.Command("python3", {
-      args: ["-c", "import torch, onnx"],
-      env: { PYENV_VERSION: "system" },
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return out.code === 0;
-  } catch {
-    return false;
-  }
-}
-
-const NO_TORCH = !pythonHasTorch();
-if (NO_TORCH) console.warn("ignored: the system python3 lacks torch/onnx (.ci/run installs them)");
-
-let exported: Promise<string> | undefined;
-
-/** A small random-initialised model exported by the PyTorch package, with parity fixtures. */
-function tinyModel(): Promise<string> {
-  exported ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "flexcare-model-" });
-    const out = await new Deno.Command("python3", {
-      args: [
-        "-m",
-        "flexcare_torch.export",
-        "--random-init",
-        '{"d_model": 16}',
-        "--out",
-        dir,
-        "--parity",
-      ],
-      env: { PYENV_VERSION: "system", PYTHONPATH: `${ROOT}models/pytorch` },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (out.code !== 0) throw new Error(`export failed: ${new TextDecoder().decode(out.stderr)}`);
-    return dir;
-  })();
-  return exported;
-}
 
 function maxAbsDiff(a: ArrayLike<number | bigint>, b: ArrayLike<number>): number {
   let worst = 0;
