@@ -5,13 +5,16 @@
  *
  * ```sh
  * npx --yes deno@2.9.6 run -A bench/note_encoders.ts [--only hashed] [--limit N] [--out FILE]
+ *   [--biobert DIR]  # also measure a BioBERT export: DIR/model.onnx + DIR/vocab.txt
+ *   [--cost-only N]  # encoding cost on the first N notes only, no probe
  * ```
  *
  * Data preparation (MTSamples README): rows are deduplicated on `transcription`; a note lists
  * under several labels (a clinical specialty plus document types such as "Surgery" or
  * "Consult - History and Phy."), so each distinct note is labelled with its one clinical
  * specialty (notes with none or several are dropped) and specialties with fewer than 20
- * distinct notes are dropped. Stratified 80/20 split, seed 42. Each note's whole transcription
+ * distinct notes are dropped. Stratified 80/20 splits with seeds 42, 43, 44 (macro-F1 mean ± sd
+ * over the three test sets; each split refits the probe). Each note's whole transcription
  * is normalized as the pipeline normalizes sections, then encoded (at most 512 tokens).
  *
  * Probe: standardized features, multinomial logistic regression trained full-batch with Adam;
@@ -22,6 +25,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
+import { cpuUsage } from "node:process";
 import { parseCsv } from "../src/data/csv.ts";
 import { createNoteEncoder } from "../src/features/notes/create_encoder.ts";
 import type { NoteEncoderSpec } from "../src/features/notes/encoder.ts";
@@ -44,6 +48,7 @@ const DOCUMENT_TYPES = new Set([
 const MIN_NOTES_PER_CLASS = 20;
 const TEST_FRACTION = 0.2;
 const SEED = 42;
+const SPLIT_SEEDS = [42, 43, 44];
 const L2_GRID = [1e-3, 1e-2, 1e-1];
 const PROBE_STEPS = 200;
 const PROBE_LR = 0.02;
@@ -57,8 +62,8 @@ interface Candidate {
 const CANDIDATES: readonly Candidate[] = [
   {
     name: "hashed",
-    spec: { kind: "hashed", dim: 768 },
-    note: "words + word pairs + char 3-5-grams (default)",
+    spec: { kind: "hashed", dim: 768, bigrams: true, subwords: true },
+    note: "words + word pairs + char 3-5-grams",
   },
   {
     name: "hashed-words-bigrams",
@@ -66,11 +71,20 @@ const CANDIDATES: readonly Candidate[] = [
     note: "words + word pairs",
   },
   {
+    name: "hashed-words-subwords",
+    spec: { kind: "hashed", dim: 768, bigrams: false, subwords: true },
+    note: "words + char 3-5-grams (**default**)",
+  },
+  {
     name: "hashed-words",
     spec: { kind: "hashed", dim: 768, bigrams: false, subwords: false },
     note: "words only",
   },
-  { name: "hashed-256", spec: { kind: "hashed", dim: 256 }, note: "as default, E = 256" },
+  {
+    name: "hashed-256",
+    spec: { kind: "hashed", dim: 256, bigrams: true, subwords: true },
+    note: "as `hashed`, E = 256",
+  },
   {
     name: "use-lite",
     spec: { kind: "use-lite", dim: 512 },
@@ -293,17 +307,44 @@ interface Row {
   spec: NoteEncoderSpec;
   l2: number;
   macroF1: number;
+  macroF1Sd: number;
   accuracy: number;
   msPerNote: number;
+  cpuMsPerNote: number;
   loadMs: number;
   tokensPerNote: number;
   size: string;
 }
 
+/** Encoding cost only (ms/note, tokens/note) on the first `n` notes. */
+async function measureCost(candidate: Candidate, notes: Note[], n: number) {
+  const t0 = performance.now();
+  const encoder = await createNoteEncoder(candidate.spec);
+  const loadMs = performance.now() - t0;
+  let encodeMs = 0, cpuMs = 0, tokens = 0;
+  const some = notes.slice(0, n);
+  for (const note of some) {
+    const text = normalizeNoteText(note.text);
+    const start = performance.now();
+    const cpu = cpuUsage();
+    tokens += (await encoder.encode(text)).tokens;
+    const used = cpuUsage(cpu);
+    cpuMs += (used.user + used.system) / 1000;
+    encodeMs += performance.now() - start;
+  }
+  await encoder.close();
+  console.log(
+    `${candidate.name}: ${(encodeMs / some.length).toFixed(1)} ms/note (CPU ${
+      (cpuMs / some.length).toFixed(1)
+    } ms), ${(tokens / some.length).toFixed(0)} tokens/note over ${some.length} notes, load ${
+      loadMs.toFixed(0)
+    } ms`,
+  );
+}
+
 async function measure(
   candidate: Candidate,
   notes: Note[],
-  split: ReturnType<typeof stratifiedSplit>,
   c: number,
 ): Promise<Row> {
   const t0 = performance.now();
@@ -311,11 +352,14 @@ async function measure(
   const loadMs = performance.now() - t0;
   const d = candidate.spec.dim;
   const features = new Float64Array(notes.length * d);
-  let encodeMs = 0, tokens = 0;
+  let encodeMs = 0, cpuMs = 0, tokens = 0;
   for (let i = 0; i < notes.length; i++) {
     const text = normalizeNoteText(notes[i]!.text);
     const start = performance.now();
+    const cpu = cpuUsage();
     const out = await encoder.encode(text);
+    const used = cpuUsage(cpu);
+    cpuMs += (used.user + used.system) / 1000;
     encodeMs += performance.now() - start;
     tokens += out.tokens;
     for (let t = 0; t < out.tokens; t++) {
@@ -324,13 +368,22 @@ async function measure(
   }
   await encoder.close();
   const y = notes.map((n) => n.label);
-  const result = probe(features, d, y, split, c);
+  const results = SPLIT_SEEDS.map((seed) =>
+    probe(features, d, y, stratifiedSplit(y, TEST_FRACTION, seed), c)
+  );
+  const f1s = results.map((r) => r.macroF1);
+  const mean = f1s.reduce((a, b) => a + b, 0) / f1s.length;
+  const sd = Math.sqrt(f1s.reduce((a, b) => a + (b - mean) ** 2, 0) / (f1s.length - 1));
   return {
     name: candidate.name,
     note: candidate.note,
     spec: candidate.spec,
-    ...result,
+    l2: results[0]!.l2,
+    macroF1: mean,
+    macroF1Sd: sd,
+    accuracy: results.reduce((a, r) => a + r.accuracy, 0) / results.length,
     msPerNote: encodeMs / notes.length,
+    cpuMsPerNote: cpuMs / notes.length,
     loadMs,
     tokensPerNote: tokens / notes.length,
     size: sizeOf(candidate.spec),
@@ -346,6 +399,21 @@ async function main(args: string[]) {
   const dataPath = flag(args, "--data") ?? join(SHARED_DIR, "data/mtsamples/mtsamples.csv.gz");
   const out = flag(args, "--out") ?? new URL("./RESULTS_notes.md", import.meta.url).pathname;
   const only = flag(args, "--only")?.split(",");
+  const biobert = flag(args, "--biobert");
+  const costOnly = flag(args, "--cost-only");
+  const candidates = [...CANDIDATES];
+  if (biobert !== undefined) {
+    candidates.push({
+      name: "biobert-onnx",
+      spec: {
+        kind: "biobert-onnx",
+        dim: 768,
+        model: join(biobert, "model.onnx"),
+        vocab: join(biobert, "vocab.txt"),
+      },
+      note: `ONNX export in ${biobert}`,
+    });
+  }
   const limit = Number(flag(args, "--limit") ?? Infinity);
   let { notes, classes } = loadNotes(dataPath);
   if (Number.isFinite(limit)) notes = shuffle([...notes], mulberry32(SEED)).slice(0, limit);
@@ -365,14 +433,20 @@ async function main(args: string[]) {
     classes.length,
   );
   const rows: Row[] = [];
-  for (const candidate of CANDIDATES) {
+  for (const candidate of candidates) {
     if (only !== undefined && !only.includes(candidate.name)) continue;
-    const row = await measure(candidate, notes, split, classes.length);
+    if (costOnly !== undefined) {
+      await measureCost(candidate, notes, Number(costOnly));
+      continue;
+    }
+    const row = await measure(candidate, notes, classes.length);
     console.log(
-      `${row.name}: macro-F1 ${row.macroF1.toFixed(3)} acc ${row.accuracy.toFixed(3)} ` +
-        `${row.msPerNote.toFixed(1)} ms/note, ${row.tokensPerNote.toFixed(0)} tokens/note, load ${
-          row.loadMs.toFixed(0)
-        } ms`,
+      `${row.name}: macro-F1 ${row.macroF1.toFixed(3)} ± ${row.macroF1Sd.toFixed(3)} acc ${
+        row.accuracy.toFixed(3)
+      } ` +
+        `${row.msPerNote.toFixed(1)} ms/note (CPU ${row.cpuMsPerNote.toFixed(1)}), ${
+          row.tokensPerNote.toFixed(0)
+        } tokens/note, load ${row.loadMs.toFixed(0)} ms`,
     );
     rows.push(row);
   }
@@ -385,16 +459,18 @@ async function main(args: string[]) {
     `(Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs shared with other jobs, 1 thread).`,
     "",
     `${notes.length} distinct notes, ${classes.length} specialties, stratified split ` +
-    `${split.train.length} train / ${split.test.length} test (seed ${SEED}). Majority-class ` +
+    `${split.train.length} train / ${split.test.length} test, 3 splits (seeds ${
+      SPLIT_SEEDS.join(", ")
+    }); macro-F1 is the mean ± sd over them, accuracy the mean. Majority-class (split 42) ` +
     `baseline: macro-F1 ${majority.macroF1.toFixed(3)}, accuracy ${majority.accuracy.toFixed(3)}.`,
     "",
-    "| encoder | what | E | tokens/note | macro-F1 | accuracy | ms/note | load ms | size | probe L2 |",
+    "| encoder | what | E | tokens/note | macro-F1 | accuracy | ms/note (CPU ms) | load ms | size | probe L2 (split 42) |",
     "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ...rows.map((r) =>
       `| \`${r.name}\` | ${r.note} | ${r.spec.dim} | ${r.tokensPerNote.toFixed(0)} | ${
         r.macroF1.toFixed(3)
-      } | ` +
-      `${r.accuracy.toFixed(3)} | ${r.msPerNote.toFixed(1)} | ${
+      } ± ${r.macroF1Sd.toFixed(3)} | ` +
+      `${r.accuracy.toFixed(3)} | ${r.msPerNote.toFixed(1)} (${r.cpuMsPerNote.toFixed(1)}) | ${
         r.loadMs.toFixed(0)
       } | ${r.size} | ${r.l2} |`
     ),
@@ -404,6 +480,7 @@ async function main(args: string[]) {
     "(`biobert-onnx`) is not measured here: its weights cannot be downloaded in this environment.",
     "",
   ];
+  if (costOnly !== undefined) return;
   if (only === undefined && !Number.isFinite(limit)) {
     await Deno.writeTextFile(out, lines.join("\n"));
   } else console.log(lines.join("\n"));

@@ -89,11 +89,13 @@ Deno.test("note encoder: hashed embeddings are deterministic and depend on seed 
   );
   const seeded = createHashedEncoder({ kind: "hashed", dim: 32, seed: 7 });
   assertNotEquals(Array.from((await seeded.encode(NOTE)).data), Array.from(first.data));
-  // With word pairs, "htn" after "chf" differs from "htn" after "copd"; without, it does not.
+  // With word pairs, "htn" after "chf" differs from "htn" after "copd"; without (the default),
+  // it does not.
   const row = (x: Float32Array, i: number) => Array.from(x.subarray(i * 32, (i + 1) * 32));
-  const x1 = (await a.encode("chf htn")).data, x2 = (await a.encode("copd htn")).data;
+  const pairs = createHashedEncoder({ kind: "hashed", dim: 32, bigrams: true });
+  const x1 = (await pairs.encode("chf htn")).data, x2 = (await pairs.encode("copd htn")).data;
   assertNotEquals(row(x1, 1), row(x2, 1));
-  const plain = createHashedEncoder({ kind: "hashed", dim: 32, bigrams: false });
+  const plain = createHashedEncoder({ kind: "hashed", dim: 32 });
   const y1 = (await plain.encode("chf htn")).data, y2 = (await plain.encode("copd htn")).data;
   assertEquals(row(y1, 1), row(y2, 1));
   // Pinned values guard against silent changes of the hashing (which would invalidate models).

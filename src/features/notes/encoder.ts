@@ -32,8 +32,9 @@ export interface HashedNoteEncoderSpec {
    */
   readonly seed?: number;
   /**
-   * Add the pair (previous word, word) as a feature of each token.
-   * @default {true}
+   * Add the pair (previous word, word) as a feature of each token (off by default: it lowered
+   * the MTSamples probe's macro-F1, `bench/RESULTS_notes.md`).
+   * @default {false}
    */
   readonly bigrams?: boolean;
   /**

@@ -5,8 +5,9 @@
  * Each feature string `f` seeds a pseudo-random sign vector `s_f ∈ {-1, +1}^E` (a fixed random
  * projection of the one-hot feature space that is never stored). A token's embedding is
  * `Σ_f w_f s_f / sqrt(Σ_f w_f²)`, so every entry has mean 0 and variance 1 whatever the number
- * of features: weight 1 for the word and for the (previous word, word) pair, and the character
- * n-grams share weight 1 (each `1 / sqrt(count)`).
+ * of features: weight 1 for the word, the character 3- to 5-grams of `<word>` share weight 1
+ * (each `1 / sqrt(count)`), and, when enabled, weight 1 for the (previous word, word) pair.
+ * Words + subwords is the default because it scored best in `bench/RESULTS_notes.md`.
  *
  * @module
  */
@@ -73,7 +74,7 @@ export function createHashedEncoder(spec: HashedNoteEncoderSpec): NoteEncoder {
   const valid = parseNoteEncoderSpec(spec) as HashedNoteEncoderSpec;
   const dim = valid.dim;
   const seed = (valid.seed ?? 0) | 0;
-  const bigrams = valid.bigrams ?? true;
+  const bigrams = valid.bigrams ?? false;
   const subwords = valid.subwords ?? true;
   const maxTokens = valid.maxTokens ?? MAX_NOTE_TOKENS;
 
