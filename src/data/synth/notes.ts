@@ -11,18 +11,36 @@ import type { PhenotypeKey, ReasonKey } from "./conditions.ts";
 import type { Prng } from "./prng.ts";
 import { hasPhenotype, type SyntheticStay } from "./stay.ts";
 
+const ASCII_PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
+
 /**
- * Normalizes note text as the reference pipeline does: lower case, punctuation and line breaks
- * removed, whitespace collapsed to single spaces. The result never contains a comma.
+ * Normalizes note text as FlexCare's reference code does (`remove_symbol` after lower-casing):
+ * lower case, line breaks and ASCII punctuation removed (a line break joins the words around
+ * it, as in the reference), trimmed. The result never contains a comma or a line break.
  *
  * @example Lower case, no punctuation, one line
  * ```ts
  * import { normalizeNoteText } from "./notes.ts";
- * if (normalizeNoteText("1. CHF (EF 25%),\nAfib.") !== "1 chf ef 25 afib") throw new Error();
+ * if (normalizeNoteText("- CHF (EF 25%),\n- Afib.") !== "chf ef 25 afib") throw new Error();
  * ```
  */
 export function normalizeNoteText(text: string): string {
-  return text.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, "").replace(/\s+/g, " ").trim();
+  return text.toLowerCase().replace(/[\r\n]/g, "").replace(ASCII_PUNCTUATION, "").trim();
+}
+
+/** Wraps a paragraph at about `width` characters, keeping each break's space at the line end. */
+function wrap(text: string, width = 78): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line.length > 0 && line.length + word.length > width) {
+      lines.push(line);
+      line = "";
+    }
+    line += `${word} `;
+  }
+  lines.push(line.trimEnd());
+  return lines.join("\n");
 }
 
 /** Ways a past medical history mentions each phenotype (chronic ones most of the time). */
@@ -128,9 +146,12 @@ export function pastMedicalHistory(stay: SyntheticStay, prng: Prng): string {
   }
   prng.shuffle(items);
   if (items.length === 0) return "None.";
-  return prng.chance(0.5)
-    ? items.map((item, i) => `${i + 1}. ${item}`).join("\n")
-    : items.map((item) => `- ${item}`).join("\n");
+  // The three list styles of real summaries; numbered lines run together once line breaks are
+  // removed ("1 htn2 cad"), as they do in the reference pipeline's notes.
+  const style = prng.weighted([0.4, 0.3, 0.3]);
+  if (style === 0) return items.map((item) => `- ${item}`).join("\n");
+  if (style === 1) return items.map((item, i) => `${i + 1}. ${item}`).join("\n");
+  return wrap(`${items.join(", ")}.`);
 }
 
 /** The story of each admission reason: presentation, then treatment. */
@@ -208,6 +229,14 @@ const COMPLICATION_SENTENCES: Readonly<Partial<Record<PhenotypeKey, string>>> = 
   complication: "The post-operative course was complicated by a wound infection.",
 };
 
+/** The phenotype an admission reason already tells (no separate complication sentence). */
+const OWN_PHENOTYPE: Readonly<Partial<Record<ReasonKey, PhenotypeKey>>> = {
+  respFailure: "respFailure",
+  arrhythmia: "dysrhythmia",
+  renal: "arf",
+  dka: "fluid",
+};
+
 /**
  * The raw "Brief Hospital Course" section text (without its header) of a stay.
  *
@@ -239,6 +268,7 @@ export function briefHospitalCourse(stay: SyntheticStay, prng: Prng): string {
     `${stay.age} year old ${sex} who ${fill(presentation)}. ${fill(treatment)}`,
   ];
   for (const [key, sentence] of Object.entries(COMPLICATION_SENTENCES)) {
+    if (OWN_PHENOTYPE[stay.reason] === key) continue;
     if (hasPhenotype(stay, key as PhenotypeKey) && prng.chance(0.75)) lines.push(fill(sentence!));
   }
   if (stay.ventHours > 0 && stay.reason !== "cabg") {
@@ -263,7 +293,7 @@ export function briefHospitalCourse(stay: SyntheticStay, prng: Prng): string {
       } in stable condition.`,
     );
   }
-  return lines.join("\n");
+  return wrap(lines.join(" "));
 }
 
 /** A discharge summary with the two sections the tasks read. */
