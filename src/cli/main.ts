@@ -48,6 +48,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
   },
 };
 
+/** Whether FLEXCARE_DEBUG is set; false when the task was not granted access to it. */
+function debugEnabled(): boolean {
+  const state = Deno.permissions.querySync({ name: "env", variable: "FLEXCARE_DEBUG" }).state;
+  return state === "granted" && Boolean(Deno.env.get("FLEXCARE_DEBUG"));
+}
+
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(18)}${c.summary}`);
   return `Usage: flexcare <command> [options]\n\nCommands:\n${lines.join("\n")}`;
@@ -74,7 +80,7 @@ async function run(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`flexcare ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    if (Deno.env.get("FLEXCARE_DEBUG")) console.error(error);
+    if (debugEnabled()) console.error(error);
     return 1;
   }
 }
