@@ -3,6 +3,11 @@
  * (image tower, note tower, step) that let a service cache tower states per stay and re-run
  * only the step graph at each hourly update.
  *
+ * The graphs read the task tokens from a `task_table` input `[R, d]` (rows = task ids), fed
+ * from the directory's `task_table.json`; a fine-tuned task brings its own token, which takes a
+ * free row for the run ({@linkcode TaskToken}). Models exported before that input existed load
+ * too (their tokens are inside the graphs, and they take no extra tokens).
+ *
  * @module
  */
 import { type BackendName, type OrtRuntime, resolveBackend } from "./backend.ts";
@@ -15,6 +20,7 @@ import {
   readManifest,
   sha256Hex,
 } from "./manifest.ts";
+import { join } from "node:path";
 import type { FeatureMatrix } from "../features/matrix.ts";
 import { type Normalizer, NORMALIZER_PH, normalizerFromJson } from "../features/normalizer.ts";
 
@@ -27,6 +33,46 @@ export interface LoadModelOptions {
   backend?: BackendName;
   /** An already resolved runtime (shared between models). */
   runtime?: OrtRuntime;
+}
+
+/** The manifest's `task_table` entry: the task-embedding table fed to the graphs. */
+export interface TaskTableSpec {
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes?: number;
+  /** `[R, d]`: R task-embedding rows (40) of width d. */
+  readonly shape: readonly [number, number];
+  readonly dtype: "float32";
+}
+
+/** The loaded task-embedding table. */
+export interface TaskTable {
+  readonly rows: number;
+  readonly width: number;
+  /** Row-major `[rows, width]`. */
+  readonly data: Float32Array;
+}
+
+/**
+ * A task token supplied for one run: a fine-tuned task's own token on the frozen backbone. It
+ * takes a free row of the task table (one not used by the manifest's tasks) for that run only.
+ */
+export interface TaskToken {
+  /** The task's name in the outputs; must differ from the built-in task codes. */
+  readonly code: string;
+  /** The token, d values. */
+  readonly vector: Float32Array;
+}
+
+/** Options of {@linkcode FlexCareModel.predict} and {@linkcode FlexCareModel.step}. */
+export interface RunTasksOptions {
+  /**
+   * Extra task tokens (new tasks). Each gives one more output, after those of the task keys,
+   * whose `task` has `outputs: 0` (no built-in head: apply the task's own head to
+   * `representation`).
+   * @default {[]}
+   */
+  readonly tokens?: readonly TaskToken[];
 }
 
 /** Cached output of a tower for one image or note: `[1, L+1, S, d]`. */
@@ -78,6 +124,11 @@ export class FlexCareModel {
   /** sha256 over the manifest's graph hashes: identifies the backbone (fine-tuned heads record it). */
   readonly hash: string;
   readonly graphs: ReadonlyMap<string, GraphSession>;
+  /**
+   * The task-embedding table the graphs read their task tokens from, or `null` for a model
+   * whose graphs hold the tokens themselves (exported before the `task_table` input).
+   */
+  readonly taskTable: TaskTable | null;
 
   private constructor(
     dir: string,
@@ -85,12 +136,14 @@ export class FlexCareModel {
     runtime: OrtRuntime,
     graphs: Map<string, GraphSession>,
     hash: string,
+    taskTable: TaskTable | null,
   ) {
     this.dir = dir;
     this.manifest = manifest;
     this.runtime = runtime;
     this.graphs = graphs;
     this.hash = hash;
+    this.taskTable = taskTable;
     // A model exported without training data (random init) carries no statistics: FlexCare's
     // reference training standardizes every task with the ph statistics.
     this.normalizer = manifest.normalizer ? normalizerFromJson(manifest.normalizer) : NORMALIZER_PH;
@@ -121,12 +174,14 @@ export class FlexCareModel {
         });
       }
     }
-    const hash = await sha256Hex(
-      new TextEncoder().encode(
-        Object.keys(manifest.graphs).sort().map((g) => manifest.graphs[g]!.sha256).join("\n"),
-      ),
+    const wantsTable = [...graphs.values()].some((g) =>
+      g.spec.inputs.some((i) => i.name === "task_table")
     );
-    return new FlexCareModel(dir, manifest, runtime, graphs, hash);
+    const table = wantsTable ? await readTaskTable(dir, manifest) : null;
+    const parts = Object.keys(manifest.graphs).sort().map((g) => manifest.graphs[g]!.sha256);
+    if (table !== null) parts.push(`task_table:${table.sha256}`);
+    const hash = await sha256Hex(new TextEncoder().encode(parts.join("\n")));
+    return new FlexCareModel(dir, manifest, runtime, graphs, hash, table?.table ?? null);
   }
 
   /** Model name (the directory's last segment) and version (creation time). */
@@ -152,13 +207,23 @@ export class FlexCareModel {
     return task;
   }
 
-  /** Runs any graph on named tensors. */
+  /**
+   * Runs any graph on named tensors; a graph's `task_table` input defaults to the model's
+   * table.
+   */
   run(
     graph: string,
     feed: Readonly<Record<string, HostTensor>>,
   ): Promise<Record<string, HostTensor>> {
     const session = this.graphs.get(graph);
     if (session === undefined) throw new RangeError(`Model has no graph ${JSON.stringify(graph)}`);
+    const table = this.taskTable;
+    if (
+      table !== null && !("task_table" in feed) &&
+      session.spec.inputs.some((i) => i.name === "task_table")
+    ) {
+      return session.run({ ...feed, task_table: f32([table.rows, table.width], table.data) });
+    }
     return session.run(feed);
   }
 
@@ -216,13 +281,66 @@ export class FlexCareModel {
     };
   }
 
-  #taskFeed(tasks: readonly ManifestTask[]): HostTensor {
-    if (tasks.length === 0) throw new RangeError("Ask for at least one task");
-    return {
+  /**
+   * The task feed: built-in tasks by key, then one task per extra token in a free row of a
+   * copy of the table. Returns the tasks in output order and the feed tensors.
+   */
+  #taskFeed(
+    taskKeys: readonly (string | number)[],
+    tokens: readonly TaskToken[],
+  ): { tasks: ManifestTask[]; feed: Record<string, HostTensor> } {
+    const tasks = taskKeys.map((k) => this.task(k));
+    if (tasks.length + tokens.length === 0) throw new RangeError("Ask for at least one task");
+    const feed: Record<string, HostTensor> = {};
+    const table = this.taskTable;
+    if (tokens.length > 0) {
+      if (table === null) {
+        throw new RangeError(
+          `Model "${this.name}" takes no task tokens: its graphs have no task_table input (re-export it)`,
+        );
+      }
+      const used = new Set(this.manifest.tasks.map((t) => t.id));
+      const free = Array.from({ length: table.rows }, (_, i) => i).filter((i) => !used.has(i));
+      if (tokens.length > free.length) {
+        throw new RangeError(
+          `Cannot run ${tokens.length} extra task tokens: the task table has ${free.length} free rows`,
+        );
+      }
+      const data = Float32Array.from(table.data);
+      tokens.forEach((token, i) => {
+        if (this.manifest.tasks.some((t) => t.code === token.code)) {
+          throw new RangeError(
+            `Task token ${JSON.stringify(token.code)} has the name of a built-in task`,
+          );
+        }
+        if (token.vector.length !== table.width) {
+          throw new TypeError(
+            `Task token ${
+              JSON.stringify(token.code)
+            } has ${token.vector.length} values; the model's tokens have ${table.width}`,
+          );
+        }
+        const row = free[i]!;
+        data.set(token.vector, row * table.width);
+        tasks.push({
+          code: token.code,
+          id: row,
+          kind: "binary",
+          outputs: 0,
+          labels: [],
+          activation: "sigmoid",
+        });
+      });
+      feed["task_table"] = f32([table.rows, table.width], data);
+    } else if (table !== null) {
+      feed["task_table"] = f32([table.rows, table.width], table.data);
+    }
+    feed["task_ids"] = {
       dims: [1, tasks.length],
       dtype: "int64",
       data: BigInt64Array.from(tasks.map((t) => BigInt(t.id))),
     };
+    return { tasks, feed };
   }
 
   #outputs(out: Record<string, HostTensor>, tasks: readonly ManifestTask[]): TaskOutput[] {
@@ -244,12 +362,16 @@ export class FlexCareModel {
     }));
   }
 
-  /** Runs the one graph on raw inputs for several tasks in one pass. */
+  /**
+   * Runs the one graph on raw inputs for several tasks in one pass (built-in tasks by key,
+   * then the extra task tokens of `options.tokens`).
+   */
   async predict(
     inputs: SampleInputs,
     taskKeys: readonly (string | number)[],
+    options: RunTasksOptions = {},
   ): Promise<TaskOutput[]> {
-    const tasks = taskKeys.map((k) => this.task(k));
+    const { tasks, feed } = this.#taskFeed(taskKeys, options.tokens ?? []);
     const presence = new Float32Array([
       inputs.timeseries !== null && inputs.timeseries.rows > 0 ? 1 : 0,
       inputs.image !== null ? 1 : 0,
@@ -271,17 +393,24 @@ export class FlexCareModel {
         new Float32Array(note?.tokens ?? 1).fill(note === null ? 0 : 1),
       ),
       presence: f32([1, 3], presence),
-      task_ids: this.#taskFeed(tasks),
+      ...feed,
     });
     return this.#outputs(out, tasks);
   }
 
-  /** Runs the step graph on time-series rows and cached tower states (paper mode only). */
-  async step(inputs: StagedInputs, taskKeys: readonly (string | number)[]): Promise<TaskOutput[]> {
+  /**
+   * Runs the step graph on time-series rows and cached tower states (paper mode only); tasks
+   * as {@linkcode FlexCareModel.predict}.
+   */
+  async step(
+    inputs: StagedInputs,
+    taskKeys: readonly (string | number)[],
+    options: RunTasksOptions = {},
+  ): Promise<TaskOutput[]> {
     if (!this.staged) {
       throw new RangeError("This model has no staged graphs (reference mask mode): use predict()");
     }
-    const tasks = taskKeys.map((k) => this.task(k));
+    const { tasks, feed } = this.#taskFeed(taskKeys, options.tokens ?? []);
     const L1 = this.#layers + 1;
     const d = this.#width;
     const presence = new Float32Array([
@@ -302,7 +431,7 @@ export class FlexCareModel {
       note_states: f32([...note.dims], note.data),
       note_mask: f32([1, note.mask!.length], note.mask!),
       presence: f32([1, 3], presence),
-      task_ids: this.#taskFeed(tasks),
+      ...feed,
     });
     return this.#outputs(out, tasks);
   }
@@ -328,4 +457,46 @@ export class FlexCareModel {
   async close(): Promise<void> {
     for (const g of this.graphs.values()) await g.close();
   }
+}
+
+/** Reads `task_table.json` named by the manifest, checks its sha256 and shape. */
+async function readTaskTable(
+  dir: string,
+  manifest: ModelManifest,
+): Promise<{ table: TaskTable; sha256: string }> {
+  const spec = (manifest as { task_table?: TaskTableSpec | null }).task_table;
+  const d = Number(manifest.config["d_model"]);
+  if (
+    spec === undefined || spec === null || typeof spec.file !== "string" ||
+    spec.file.includes("..") || spec.file.startsWith("/")
+  ) {
+    throw new ModelLoadError(
+      dir,
+      "graphs take a task_table input but manifest.json names no task_table file",
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(join(dir, spec.file));
+  } catch (error) {
+    throw new ModelLoadError(dir, `${spec.file} cannot be read (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  const hash = await sha256Hex(bytes);
+  if (hash !== spec.sha256) {
+    throw new ModelLoadError(dir, `${spec.file} has sha256 ${hash}, manifest says ${spec.sha256}`);
+  }
+  const json = JSON.parse(new TextDecoder().decode(bytes)) as { dims?: number[]; data?: number[] };
+  const [rows, width] = json.dims ?? [];
+  if (
+    rows === undefined || width !== d || json.dims!.length !== 2 ||
+    json.data?.length !== rows * width
+  ) {
+    throw new ModelLoadError(
+      dir,
+      `${spec.file} must hold a [rows, ${d}] table, got dims ${JSON.stringify(json.dims)}`,
+    );
+  }
+  return { table: { rows, width, data: Float32Array.from(json.data) }, sha256: hash };
 }

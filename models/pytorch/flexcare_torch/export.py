@@ -5,14 +5,19 @@
 
 Writes (fp32, opset 14, dynamic batch B, time-series rows T, note tokens N, task tokens K):
 - flexcare.onnx, one graph: ts (B,T,76), ts_mask (B,T), image (B,3,224,224), note (B,N,E),
-  note_mask (B,N), presence (B,3), task_ids (B,K) int64 ->
+  note_mask (B,N), presence (B,3), task_ids (B,K) int64, task_table (R,d) ->
   logits (B,K,W), probs (B,K,W), s_p (B,K,2d), alpha (B,K,7), gates (B,K,7,n_experts);
   W is the widest head; row k holds the head of task_ids[b,k] in its first `outputs` columns.
+  The task tokens are rows task_ids[b,k] of the task_table INPUT (R = 40 rows of d), not of
+  weights inside the graph, so a caller can put a fine-tuned task's own token into a free row
+  (the frozen backbone is unchanged); task_ids still select the built-in heads.
+- task_table.json: the trained task-embedding table {"dims": [R, d], "dtype", "data"}, fed
+  as task_table (its sha256 is in the manifest).
 - paper mode only, the streaming stages:
   image_tower.onnx: image -> image_states (B, L+1, 197, d) (the input of every layer and the
   final output; run once per image); note_tower.onnx: note, note_mask -> note_states
   (B, L+1, 1+N, d); step.onnx: ts, ts_mask, image_states, note_states, note_mask, presence,
-  task_ids -> the outputs of flexcare.onnx. A missing image/note takes zeros of that shape with
+  task_ids, task_table -> the outputs of flexcare.onnx. A missing image/note takes zeros of that shape with
   presence 0 (and note_mask of zeros).
 - manifest.json (see `manifest()`), and with --parity, parity/<graph>.inputs.json and
   parity/<graph>.outputs.json: named tensors {"name": {"dims", "dtype", "data"}} with the
@@ -21,17 +26,19 @@ Writes (fp32, opset 14, dynamic batch B, time-series rows T, note tokens N, task
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import json
 import os
 import sys
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import onnx
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import COMBINATIONS, FlexCareConfig
@@ -42,6 +49,30 @@ MANIFEST_FORMAT = "flexcare-model"
 MANIFEST_VERSION = 1
 CREATED_BY = "flexcare_torch.export 0.1.0"
 OUTPUT_NAMES = ("logits", "probs", "s_p", "alpha", "gates")
+TASK_TABLE_FILE = "task_table.json"
+
+
+class TableEmbedding(nn.Module):
+    """The task-embedding lookup on a table passed at run time (a graph input)."""
+
+    def __init__(self, table: Tensor):
+        super().__init__()
+        self.table = table  # (R, d)
+
+    def forward(self, ids: Tensor) -> Tensor:
+        return F.embedding(ids, self.table)  # (..., d)
+
+
+@contextlib.contextmanager
+def task_table_input(model: FlexCare, table: Tensor) -> Iterator[None]:
+    """Within the block the model reads its task tokens from `table` (R, d) instead of its
+    `task_embedding` weights; the exported graphs thus take the table as an input."""
+    original = model.task_embedding
+    model.task_embedding = TableEmbedding(table)
+    try:
+        yield
+    finally:
+        model.task_embedding = original
 
 
 class OneGraph(nn.Module):
@@ -49,8 +80,9 @@ class OneGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, ts, ts_mask, image, note, note_mask, presence, task_ids):
-        out = self.model(ts, ts_mask, image, note, note_mask, presence, task_ids)
+    def forward(self, ts, ts_mask, image, note, note_mask, presence, task_ids, task_table):
+        with task_table_input(self.model, task_table):
+            out = self.model(ts, ts_mask, image, note, note_mask, presence, task_ids)
         return out.logits, out.probs, out.s_p, out.alpha, out.gates
 
 
@@ -77,8 +109,9 @@ class Step(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, ts, ts_mask, image_states, note_states, note_mask, presence, task_ids):
-        out = self.model.step(ts, ts_mask, image_states, note_states, note_mask, presence, task_ids)
+    def forward(self, ts, ts_mask, image_states, note_states, note_mask, presence, task_ids, task_table):
+        with task_table_input(self.model, task_table):
+            out = self.model.step(ts, ts_mask, image_states, note_states, note_mask, presence, task_ids)
         return out.logits, out.probs, out.s_p, out.alpha, out.gates
 
 
@@ -93,6 +126,7 @@ def tensor_specs(config: FlexCareConfig) -> Dict[str, Tuple[List[Any], str]]:
         "note_mask": (["batch", "note_tokens"], "float32"),
         "presence": (["batch", 3], "float32"),
         "task_ids": (["batch", "tasks"], "int64"),
+        "task_table": ([c.task_embeddings, d], "float32"),
         "image_states": (["batch", layers + 1, c.image_positions, d], "float32"),
         "note_states": (["batch", layers + 1, "note_tokens_plus_cls", d], "float32"),
         "logits": (["batch", "tasks", c.max_outputs], "float32"),
@@ -104,10 +138,12 @@ def tensor_specs(config: FlexCareConfig) -> Dict[str, Tuple[List[Any], str]]:
 
 
 GRAPHS = {
-    "flexcare": (OneGraph, ("ts", "ts_mask", "image", "note", "note_mask", "presence", "task_ids"), OUTPUT_NAMES),
+    "flexcare": (OneGraph, ("ts", "ts_mask", "image", "note", "note_mask", "presence", "task_ids", "task_table"),
+                 OUTPUT_NAMES),
     "image_tower": (ImageTower, ("image",), ("image_states",)),
     "note_tower": (NoteTower, ("note", "note_mask"), ("note_states",)),
-    "step": (Step, ("ts", "ts_mask", "image_states", "note_states", "note_mask", "presence", "task_ids"), OUTPUT_NAMES),
+    "step": (Step, ("ts", "ts_mask", "image_states", "note_states", "note_mask", "presence", "task_ids", "task_table"),
+             OUTPUT_NAMES),
 }
 
 
@@ -130,6 +166,7 @@ def example_inputs(model: FlexCare, batch: int = 2, rows: int = 7, tokens: int =
         "note_mask": torch.ones(batch, tokens),
         "presence": torch.ones(batch, 3),
         "task_ids": torch.tensor([[ids[(b + k) % len(ids)] for k in range(tasks)] for b in range(batch)]),
+        "task_table": model.task_embedding.weight.detach().clone(),  # (R, d)
     }
     if batch > 1:
         x["ts_mask"][1, rows // 2:] = 0
@@ -227,8 +264,20 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def write_task_table(model: FlexCare, out_dir: str) -> Dict[str, Any]:
+    """task_table.json: the model's task-embedding table (R, d) as a named-tensor document, the
+    value to feed as the graphs' task_table input. Returns its manifest entry."""
+    path = os.path.join(out_dir, TASK_TABLE_FILE)
+    table = model.task_embedding.weight.detach().cpu().float()
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(tensor_json({"task_table": table})["task_table"], f)
+    return {"file": TASK_TABLE_FILE, "sha256": sha256(path), "bytes": os.path.getsize(path),
+            "shape": list(table.shape), "dtype": "float32"}
+
+
 def manifest(model: FlexCare, out_dir: str, checkpoint: Optional[Dict[str, Any]] = None,
-             parity: Optional[Dict[str, Dict[str, str]]] = None, source: str = "trained") -> Dict[str, Any]:
+             parity: Optional[Dict[str, Dict[str, str]]] = None, source: str = "trained",
+             task_table: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The model directory's contract (shared/spec/architecture.md)."""
     c = model.config
     specs = tensor_specs(c)
@@ -270,6 +319,7 @@ def manifest(model: FlexCare, out_dir: str, checkpoint: Optional[Dict[str, Any]]
         } for t in c.tasks],
         "combinations": ["".join(comb) for comb in COMBINATIONS],
         "graphs": graphs,
+        "task_table": task_table,
         "outputs": {
             "logits": "per task token: the head of task_ids[b, k] in its first `outputs` columns, zero beyond",
             "probs": "sigmoid (binary, multilabel) or softmax over the head's classes (multiclass), zero beyond",
@@ -287,6 +337,8 @@ def manifest(model: FlexCare, out_dir: str, checkpoint: Optional[Dict[str, Any]]
             "note_mask": "1 for real tokens, 0 for padding",
             "presence": "1 when the modality is present: [time series, image, note]; at least one",
             "task_ids": "task ids (see `tasks`); several per sample share one pass",
+            "task_table": "task-embedding table (rows = task ids): feed task_table.json; a new task's "
+                          "token goes into a free row",
         },
         "config": c.to_dict(),
         "timeseries": {k: ts_meta[k] for k in ("columns", "max_rows", "header") if k in ts_meta}
@@ -318,9 +370,15 @@ def export_model(model: FlexCare, out_dir: str, checkpoint: Optional[Dict[str, A
     inputs = example_inputs(model)
     for name in graph_names(model.config):
         export_graph(model, name, out_dir, inputs)
+    table = write_task_table(model, out_dir)
     # Other sizes than the traced ones, so parity also checks the dynamic dimensions.
-    files = write_parity(model, out_dir, example_inputs(model, batch=3, rows=4, tokens=3, tasks=2, seed=1)) if parity else None
-    doc = manifest(model, out_dir, checkpoint, files, source)
+    files = None
+    if parity:
+        x = example_inputs(model, batch=3, rows=4, tokens=3, tasks=2, seed=1)
+        # A table other than the weights, so parity shows the graphs read their task_table input.
+        x["task_table"] = x["task_table"] + 0.1 * torch.randn(x["task_table"].shape, generator=torch.Generator().manual_seed(2))
+        files = write_parity(model, out_dir, x)
+    doc = manifest(model, out_dir, checkpoint, files, source, table)
     with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
     return doc

@@ -79,3 +79,37 @@ def test_parity_fixtures_hold_pytorch_results(exported):
         for k, v in outputs.items():
             assert list(got[k].shape) == v["dims"] and v["dtype"] == "float32"
             torch.testing.assert_close(got[k].reshape(-1), torch.tensor(v["data"]), atol=1e-6, rtol=1e-6)
+
+
+def test_task_tokens_come_from_the_task_table_input(exported):
+    model, out, doc = exported
+    entry = doc["task_table"]
+    path = os.path.join(out, entry["file"])
+    with open(path, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == entry["sha256"]
+    with open(path) as f:
+        table = json.load(f)
+    assert table["dims"] == [model.config.task_embeddings, model.config.d_model] == entry["shape"]
+    torch.testing.assert_close(torch.tensor(table["data"]).reshape(table["dims"]), model.task_embedding.weight.detach())
+    for name in ("flexcare", "step"):
+        assert [i["name"] for i in doc["graphs"][name]["inputs"]][-2:] == ["task_ids", "task_table"]
+    x = example_inputs(model, batch=3, rows=6, tokens=4, tasks=3, seed=3)
+    x["image_states"] = run_graph(model, "image_tower", x)["image_states"]
+    x["note_states"] = run_graph(model, "note_tower", x)["note_states"]
+    base = run_graph(model, "flexcare", x)
+    # A new token in task 2's row: only the task tokens of id 2 change, as if the weights had.
+    token = torch.randn(model.config.d_model, generator=torch.Generator().manual_seed(5))
+    x["task_table"] = x["task_table"].clone()
+    x["task_table"][2] = token
+    changed = x["task_ids"] == 2
+    for name in ("flexcare", "step"):
+        got = run_graph(model, name, x)
+        assert not torch.allclose(got["s_p"][changed], base["s_p"][changed])
+        torch.testing.assert_close(got["s_p"][~changed], base["s_p"][~changed], atol=1e-5, rtol=1e-5)
+        # s_p starts with the task token's final state, and equals the weights-edited model
+        other = FlexCare(model.config).eval()
+        other.load_state_dict(model.state_dict())
+        with torch.no_grad():
+            other.task_embedding.weight[2] = token
+        ref = other(*(x[n] for n in ("ts", "ts_mask", "image", "note", "note_mask", "presence", "task_ids")))
+        torch.testing.assert_close(got["s_p"], ref.s_p, atol=1e-5, rtol=1e-5)
