@@ -5,32 +5,11 @@
  *
  * @module
  */
+import { seededRandom } from "./random.ts";
 import type { Split } from "./tasks.ts";
 
 /** The seed used by the importers unless told otherwise. */
 export const DEFAULT_SPLIT_SEED = 42;
-
-/**
- * A small seeded pseudo-random generator (mulberry32): returns a function giving floats in
- * [0, 1).
- *
- * @example Same seed, same numbers
- * ```ts
- * import { seededRandom } from "./splits.ts";
- * const a = seededRandom(7), b = seededRandom(7);
- * if (a() !== b()) throw new Error();
- * ```
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Options for {@linkcode assignSplits}. */
 export interface SplitOptions {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { seededRandom } from "./prng.ts";
+import { seededRandom } from "../data/random.ts";
 
 /** Options for {@linkcode bootstrapCi}. */
 export interface BootstrapOptions {

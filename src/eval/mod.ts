@@ -96,6 +96,6 @@ export {
   parsePredictionsJsonl,
   type PredictionRecord,
 } from "./predictions.ts";
-export { seededRandom } from "./prng.ts";
+export { seededRandom } from "../data/random.ts";
 export { escapeXml, reliabilitySvg, type ReliabilitySvgOptions } from "./reliability_svg.ts";
 export { reliabilityFileName, reportToJson, reportToMarkdown, writeReport } from "./report.ts";

@@ -7,7 +7,7 @@ import { cohenKappa } from "../../src/eval/cohen_kappa.ts";
 import { f1Score } from "../../src/eval/f1.ts";
 import { multilabelAuroc, perLabelAuroc } from "../../src/eval/multilabel_auroc.ts";
 import { auprc, averagePrecision } from "../../src/eval/precision_recall.ts";
-import { seededRandom } from "../../src/eval/prng.ts";
+import { seededRandom } from "../../src/data/random.ts";
 
 /** The reference script, run with the system interpreter that has scikit-learn. */
 const SCRIPT = decodeURIComponent(

@@ -5,7 +5,7 @@ import { bootstrapCi } from "../../src/eval/bootstrap.ts";
 import { evaluateRecords } from "../../src/eval/evaluate.ts";
 import { multilabelAuroc } from "../../src/eval/multilabel_auroc.ts";
 import { checkRecord, parsePredictionsJsonl } from "../../src/eval/predictions.ts";
-import { seededRandom } from "../../src/eval/prng.ts";
+import { seededRandom } from "../../src/data/random.ts";
 import { reliabilitySvg } from "../../src/eval/reliability_svg.ts";
 import { reportToJson, reportToMarkdown } from "../../src/eval/report.ts";
 import { reliabilityBins } from "../../src/eval/calibration.ts";

@@ -7,17 +7,8 @@
  */
 import { zlibSync } from "fflate";
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator, under the name these tests use. */
+export { seededRandom as mulberry32 } from "../../src/data/random.ts";
 
 function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;

@@ -5,19 +5,8 @@ import { parseEpisodeCsv } from "../../src/features/episode.ts";
 import { FeatureInputError } from "../../src/features/errors.ts";
 import type { Observation } from "../../src/features/observation.ts";
 import { StayTimeSeries } from "../../src/features/stay_time_series.ts";
+import { seededRandom } from "../../src/data/random.ts";
 import { SHARED_DIR, sharedMissing } from "../shared.ts";
-
-/** mulberry32: a small seeded PRNG for reproducible property tests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], rand: () => number): T[] {
   const out = [...items];
@@ -74,7 +63,7 @@ function assertSameMatrix(
 }
 
 Deno.test("property: incremental equals batch over random arrival orders and prediction times", () => {
-  const rand = prng(20241127);
+  const rand = seededRandom(20241127);
   for (let trial = 0; trial < 150; trial++) {
     const hours = 2 + Math.floor(rand() * 120);
     const arrival = shuffle(randomObservations(rand, hours), rand);
@@ -108,7 +97,7 @@ Deno.test({
   ignore: sharedMissing("reference/features-fixtures"),
   fn: async () => {
     const dir = `${SHARED_DIR}/reference/features-fixtures`;
-    const rand = prng(7);
+    const rand = seededRandom(7);
     for (let k = 0; k < 12; k++) {
       const name = `ep_${String(k).padStart(3, "0")}`;
       const expected = JSON.parse(await Deno.readTextFile(`${dir}/${name}.expected.json`));

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { assignSplits, DEFAULT_SPLIT_SEED, seededRandom } from "../splits.ts";
+import { seededRandom } from "../random.ts";
+import { assignSplits, DEFAULT_SPLIT_SEED } from "../splits.ts";
 import { getTask, SPLITS, type TaskCode } from "../tasks.ts";
 import { formatCsvLine, type ListfileRow, writeListfile } from "../layout_writer.ts";
 import {

@@ -23,7 +23,8 @@
  *
  * @module
  */
-import { assignSplits, DEFAULT_SPLIT_SEED, seededRandom } from "../splits.ts";
+import { seededRandom } from "../random.ts";
+import { assignSplits, DEFAULT_SPLIT_SEED } from "../splits.ts";
 import { getTask, SPLITS, type TaskCode } from "../tasks.ts";
 import { type ListfileRow, writeListfile } from "../layout_writer.ts";
 import type { Observation } from "../../features/observation.ts";

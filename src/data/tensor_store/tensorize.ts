@@ -11,7 +11,7 @@
  */
 import { imagePath, predictionTime, readEpisode, readSamples, type Sample } from "../dataset.ts";
 import { Progress } from "../extract/progress.ts";
-import { seededRandom } from "../splits.ts";
+import { seededRandom } from "../random.ts";
 import { getTask, SPLITS, type TaskInfo } from "../tasks.ts";
 import { discretize } from "../../features/discretizer.ts";
 import { REFERENCE_CONFIG } from "../../features/discretizer_config.ts";
