@@ -1,0 +1,166 @@
+/**
+ * What the route modules need from the outside, resolved once by `createApp`: the stay service,
+ * the model, the note encoder, limits, metrics and the logger. The service and the model may
+ * arrive after the server starts (loading, warm-up), so they are read through functions; a
+ * request that needs one that is not there yet gets 503.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { ServiceError } from "../src/session/errors.ts";
+import type { StayService } from "../src/session/types.ts";
+import type { FlexCareModel } from "../src/model/flexcare_model.ts";
+import type { NoteEncoder } from "../src/features/notes/encoder.ts";
+import { createNoteEncoder } from "../src/features/notes/create_encoder.ts";
+import { badJson } from "./errors.ts";
+import { isStayId } from "./schemas.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** Body size limits in bytes. */
+export interface BodyLimits {
+  /** JSON bodies (and FHIR, notes). */
+  readonly json: number;
+  /** Image bodies. */
+  readonly image: number;
+  /** A whole NDJSON stream. */
+  readonly ndjson: number;
+  /** One NDJSON line. */
+  readonly ndjsonLine: number;
+}
+
+/** The default limits: JSON 1 MB, images 20 MB, NDJSON 64 MB in lines of at most 64 KB. */
+export const DEFAULT_LIMITS: BodyLimits = Object.freeze({
+  json: 1_000_000,
+  image: 20_000_000,
+  ndjson: 64_000_000,
+  ndjsonLine: 65_536,
+});
+
+/** Dependencies of the route modules. */
+export interface RouteDeps {
+  /** The stay service (503 when not available yet). */
+  service(): StayService;
+  /** The model (503 while loading). */
+  model(): FlexCareModel;
+  /** The model's note encoder, built on first use. */
+  noteEncoder(): Promise<NoteEncoder>;
+  readonly limits: BodyLimits;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Interval of SSE keep-alive comments, ms. */
+  readonly keepAliveMs: number;
+}
+
+/** Builds the dependency object from possibly late values. */
+export function createDeps(options: {
+  service: () => StayService | undefined;
+  model: () => FlexCareModel | undefined;
+  noteEncoder?: NoteEncoder;
+  limits: BodyLimits;
+  metrics: Metrics;
+  log: Logger;
+  keepAliveMs: number;
+}): RouteDeps {
+  let encoder: Promise<NoteEncoder> | undefined = options.noteEncoder === undefined
+    ? undefined
+    : Promise.resolve(options.noteEncoder);
+  let encoderFor: FlexCareModel | undefined;
+  const model = (): FlexCareModel => {
+    const m = options.model();
+    if (m === undefined) {
+      throw new ServiceError(503, "model_unavailable", "The model is not loaded yet");
+    }
+    return m;
+  };
+  return Object.freeze({
+    service: () => {
+      const s = options.service();
+      if (s === undefined) {
+        throw new ServiceError(503, "service_unavailable", "The stay service is not running");
+      }
+      return s;
+    },
+    model,
+    noteEncoder: () => {
+      const m = model();
+      if (options.noteEncoder === undefined && encoderFor !== m) {
+        encoderFor = m;
+        encoder = createNoteEncoder(m.manifest.note_encoder, { baseDir: m.dir });
+      }
+      return encoder!;
+    },
+    limits: options.limits,
+    metrics: options.metrics,
+    log: options.log,
+    keepAliveMs: options.keepAliveMs,
+  });
+}
+
+/** The `:stayId` parameter, validated (400 for ids that could never exist). */
+export function stayIdOf(c: Context): string {
+  const id = c.req.param("stayId") ?? "";
+  if (!isStayId(id)) {
+    throw new ServiceError(
+      400,
+      "invalid_stay_id",
+      "Stay ids are 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+      { field: "stayId" },
+    );
+  }
+  return id;
+}
+
+/** The media type of a request without parameters, lower case ("" when absent). */
+export function mediaTypeOf(c: Context): string {
+  return (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** A 415 naming the accepted types. */
+export function unsupportedType(got: string, accepted: readonly string[]): ServiceError {
+  return new ServiceError(
+    415,
+    "unsupported_media_type",
+    `Content-Type ${JSON.stringify(got)} is not accepted here: use ${accepted.join(", ")}`,
+  );
+}
+
+/** Parses JSON text (400 when malformed). */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw badJson(error);
+  }
+}
+
+/** Reads the body as JSON (400 when malformed). */
+export async function readJson(c: Context): Promise<unknown> {
+  return parseJsonText(await c.req.text());
+}
+
+/** The `onError` of `bodyLimit`: a 413 naming the limit. */
+export function tooLarge(maxBytes: number): () => never {
+  return () => {
+    throw new ServiceError(
+      413,
+      "payload_too_large",
+      `The body is larger than the limit of ${maxBytes} bytes for this route`,
+    );
+  };
+}
+
+/** The `Idempotency-Key` header, validated, as write options. */
+export function idempotencyOf(c: Context): { idempotencyKey?: string } {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) return {};
+  if (key.length < 1 || key.length > 200 || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new ServiceError(
+      400,
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1-200 printable ASCII characters",
+      { field: "Idempotency-Key" },
+    );
+  }
+  return { idempotencyKey: key };
+}

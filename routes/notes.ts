@@ -1,0 +1,52 @@
+/**
+ * `POST /v1/stays/:stayId/notes`: a clinical note as `text/plain` (with an optional `?time=`)
+ * or JSON `{text, time?}`; at most 1 MB. The service extracts the section the model reads.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { NoteBody } from "./schemas.ts";
+import { parseTimeQuery } from "./images.ts";
+import {
+  idempotencyOf,
+  mediaTypeOf,
+  readJson,
+  type RouteDeps,
+  stayIdOf,
+  tooLarge,
+  unsupportedType,
+} from "./deps.ts";
+import { ServiceError } from "../src/session/errors.ts";
+
+/** The note route. */
+export function noteRoutes(deps: RouteDeps): Hono {
+  const app = new Hono();
+  app.post(
+    "/v1/stays/:stayId/notes",
+    bodyLimit({ maxSize: deps.limits.json, onError: tooLarge(deps.limits.json) }),
+    async (c) => {
+      const stayId = stayIdOf(c);
+      const type = mediaTypeOf(c);
+      let text: string;
+      let time: number | string | undefined;
+      if (type === "text/plain") {
+        text = await c.req.text();
+        time = parseTimeQuery(c.req.query("time"));
+        if (text.trim() === "") throw new ServiceError(422, "empty_body", "The note is empty");
+      } else if (type === "application/json") {
+        const body = NoteBody.parse(await readJson(c));
+        text = body.text;
+        time = body.time ?? parseTimeQuery(c.req.query("time"));
+      } else {
+        throw unsupportedType(type, ["text/plain", "application/json"]);
+      }
+      const result = await deps.service().addNote(stayId, text, {
+        ...idempotencyOf(c),
+        ...(time === undefined ? {} : { time }),
+      });
+      return c.json(result);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,81 @@
+/**
+ * The zod schemas of request bodies and path parameters, shared by the routes (validation) and
+ * the OpenAPI document (`z.toJSONSchema`).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { REFERENCE_CONFIG } from "../src/features/discretizer_config.ts";
+import { MAX_HOURS } from "../src/features/observation.ts";
+
+/** Stay ids: 1-128 letters, digits, `.`, `_`, `:` or `-`, starting with a letter or digit. */
+export const STAY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** Whether a stay id is acceptable (no path separators, no `..`). */
+export function isStayId(id: string): boolean {
+  return STAY_ID.test(id) && !id.includes("..");
+}
+
+/** An ISO 8601 date-time with a time zone. */
+export const IsoDateTime = z.iso.datetime({ offset: true })
+  .describe("ISO 8601 date-time with a time zone, e.g. 2024-05-01T08:00:00Z");
+
+/** Hours since admission or an ISO timestamp. */
+export const Time = z.union([
+  z.number().gt(-1).lte(MAX_HOURS).describe("Hours since admission"),
+  IsoDateTime,
+]);
+
+/** Channel names of the discretizer. */
+export const Channel = z.enum(REFERENCE_CONFIG.channels as [string, ...string[]])
+  .describe("Channel name exactly as in discretizer.json");
+
+/** Client event ids and idempotency keys: printable ASCII, at most 200 characters. */
+export const EventId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/);
+
+/** One observation. */
+export const ObservationSchema = z.strictObject({
+  time: Time,
+  channel: Channel,
+  value: z.union([z.number(), z.string().max(64)])
+    .describe("A number (continuous channels) or the category text (categorical channels)"),
+  eventId: EventId.optional().describe("Client event id; a repeated id is ignored"),
+});
+
+/** A JSON batch of observations. */
+export const ObservationBatch = z.strictObject({
+  observations: z.array(ObservationSchema).min(1).max(10_000),
+});
+
+/** Admission. */
+export const AdmitBody = z.strictObject({
+  stayId: z.string().regex(STAY_ID).refine((s) => !s.includes(".."), "Must not contain .."),
+  admittedAt: IsoDateTime.optional(),
+});
+
+/** Discharge (the body is optional). */
+export const DischargeBody = z.strictObject({ at: IsoDateTime.optional() });
+
+/** A note as JSON. */
+export const NoteBody = z.strictObject({
+  text: z.string().min(1).max(1_000_000),
+  time: Time.optional(),
+});
+
+/** `POST /v1/predict`: every input of one sample. */
+export const PredictBody = z.strictObject({
+  tasks: z.array(z.string().min(1).max(32)).min(1).max(16).optional()
+    .describe("Task codes (default: every task of the model)"),
+  hours: z.number().gte(0).lte(MAX_HOURS).optional()
+    .describe("Prediction time in hours since admission (default: the latest observation)"),
+  admittedAt: IsoDateTime.optional().describe("Needed only when observation times are ISO"),
+  observations: z.array(ObservationSchema).max(100_000).optional(),
+  image: z.strictObject({
+    data: z.string().min(1).max(28_000_000).describe("Base64 image bytes"),
+    mediaType: z.enum(["image/jpeg", "image/png", "application/dicom"]),
+  }).optional(),
+  note: z.string().min(1).max(1_000_000).optional().describe("Full note text"),
+});
+
+/** `?since=` of the prediction history. */
+export const SinceQuery = z.coerce.number().int().gte(0).max(Number.MAX_SAFE_INTEGER);
