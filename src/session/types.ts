@@ -94,17 +94,23 @@ export interface StayService {
     observations: readonly ObservationInput[],
     options?: WriteOptions,
   ): Promise<WriteResult>;
-  /** Appends a chest X-ray (JPEG, PNG or DICOM bytes) taken at `time` (default: latest hour). */
+  /**
+   * Appends a chest X-ray (JPEG, PNG or DICOM bytes) taken at `time` (default: the stay's latest
+   * observation time). A repeated `eventId` is a duplicate delivery and is ignored.
+   */
   addImage(
     stayId: string,
     bytes: Uint8Array,
-    options?: WriteOptions & { mediaType?: string; time?: number | string },
+    options?: WriteOptions & { mediaType?: string; time?: number | string; eventId?: string },
   ): Promise<WriteResult>;
-  /** Appends a clinical note (full text; the model's section is extracted). */
+  /**
+   * Appends a clinical note (full text; the model's section is extracted) written at `time`
+   * (default: the stay's latest observation time). A repeated `eventId` is ignored.
+   */
   addNote(
     stayId: string,
     text: string,
-    options?: WriteOptions & { time?: number | string },
+    options?: WriteOptions & { time?: number | string; eventId?: string },
   ): Promise<WriteResult>;
   /** Stored predictions with `seq > since`. */
   predictions(stayId: string, options?: { since?: number }): Promise<StayPrediction[]>;

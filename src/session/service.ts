@@ -1,0 +1,929 @@
+/**
+ * The stay service: durable per-stay sessions over the SQLite event log, with the incremental
+ * step engine behind them.
+ *
+ * A write (admit, observations, image, note, discharge) runs under the stay's lock: it checks
+ * the `Idempotency-Key` and client event ids, validates the whole input (nothing is stored when
+ * any part is refused), applies it to the resident stay, runs the steps it asks for, and then
+ * commits events, predictions and the idempotent response in ONE transaction before returning;
+ * only then are the predictions published to subscribers. A failure after the stay's memory
+ * changed drops the stay from memory, so the next access rebuilds it from the log.
+ *
+ * Resident stays are kept in LRU order (at most `maxResidentStays`; `sweep()` also drops those
+ * idle for `idleMinutes`). A stay not in memory is rebuilt by replaying its events — features,
+ * images and notes (their towers run lazily when a step needs them) — and its published
+ * prediction times are read back, so a reload or a restart never re-publishes anything.
+ *
+ * @module
+ */
+import { type DiscretizerConfig, REFERENCE_CONFIG } from "../features/discretizer_config.ts";
+import { encodeObservation, EPS, MAX_HOURS } from "../features/observation.ts";
+import { FeatureInputError } from "../features/errors.ts";
+import { ImageInputError } from "../features/image/errors.ts";
+import { preprocessImage } from "../features/image/preprocess.ts";
+import { createNoteEncoder } from "../features/notes/create_encoder.ts";
+import type { NoteEncoder } from "../features/notes/encoder.ts";
+import { extractSection } from "../features/notes/section.ts";
+import { normalizeNoteText } from "../features/notes/normalize.ts";
+import { type SessionModel, StepEngine } from "./engine.ts";
+import { ServiceError } from "./errors.ts";
+import { KeyedMutex } from "./mutex.ts";
+import { type AppendBatch, EventStore, type StayRow, type StoreCounts } from "./store.ts";
+import { type AttachmentEntry, StayRuntime, type TimedObservation } from "./stay_runtime.ts";
+import { hoursSinceAdmission, parseIsoTimestamp } from "./time.ts";
+import type {
+  ObservationInput,
+  StayPrediction,
+  StayService,
+  StayState,
+  WriteOptions,
+  WriteResult,
+} from "./types.ts";
+
+/** Where the sessions log; note text, values and identifiers only ever go to `debug`. */
+export interface SessionLogger {
+  debug(message: string, data?: Record<string, unknown>): void;
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+/** Options of {@linkcode createStayService}. */
+export interface StayServiceOptions {
+  /** Folder of the event log (`flexcare.sqlite`), created when missing. */
+  dataDir: string;
+  /** The loaded model. */
+  model: SessionModel;
+  /**
+   * The clock (admission and discharge defaults, `createdAt`, retention, idle eviction).
+   * @default {() => new Date()}
+   */
+  clock?: () => Date;
+  /**
+   * Stays kept in memory; the least recently used one leaves first.
+   * @default {256}
+   */
+  maxResidentStays?: number;
+  /**
+   * `sweep()` drops stays idle this long from memory (not from the log).
+   * @default {30}
+   */
+  idleMinutes?: number;
+  /**
+   * A discharged stay's data is deleted this many hours after the discharge was recorded.
+   * @default {720} (30 days)
+   */
+  retentionHours?: number;
+  /**
+   * How often `sweep()` runs by itself; 0 turns the timer off (call `sweep()` yourself).
+   * @default {600000} (10 minutes)
+   */
+  sweepIntervalMs?: number;
+  /**
+   * The note encoder.
+   * @default {createNoteEncoder(model.manifest.note_encoder)}
+   */
+  noteEncoder?: NoteEncoder;
+  /**
+   * Where to log.
+   * @default {warnings and errors to the console, nothing else}
+   */
+  logger?: SessionLogger;
+  /**
+   * Tasks predicted at every step (one model pass for all).
+   * @default {["dec", "los"]}
+   */
+  tasks?: readonly string[];
+  /**
+   * Most steps one write runs (the latest prediction times win).
+   * @default {48}
+   */
+  maxStepsPerWrite?: number;
+  /**
+   * SQLite `synchronous` with the WAL journal: `full` survives power loss, `normal` a killed
+   * process only.
+   * @default {"full"}
+   */
+  synchronous?: "full" | "normal";
+  /**
+   * The discretizer configuration.
+   * @default {REFERENCE_CONFIG}
+   */
+  config?: DiscretizerConfig;
+}
+
+/** What {@linkcode ManagedStayService.sweep} did. */
+export interface SweepResult {
+  /** Discharged stays deleted after their retention. */
+  readonly deleted: number;
+  /** Idle stays dropped from memory. */
+  readonly evicted: number;
+}
+
+/** The stay service with the operations a server (not the HTTP layer) needs. */
+export interface ManagedStayService extends StayService {
+  /** Deletes expired discharged stays and drops idle stays from memory. */
+  sweep(): Promise<SweepResult>;
+  /** Loads active stays into memory (at most `maxResidentStays`); returns how many. */
+  recover(): Promise<number>;
+  /** Row counts of the event log's tables. */
+  counts(): StoreCounts;
+  /** Ids of the stays in memory, least recently used first. */
+  residentStayIds(): string[];
+}
+
+/** Stay ids: 1-128 characters, letters, digits and `._:-`, starting with a letter or digit. */
+export const STAY_ID_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+const CONSOLE_LOGGER: SessionLogger = {
+  debug() {},
+  info() {},
+  warn: (message) => console.warn(`[session] ${message}`),
+  error: (message) => console.error(`[session] ${message}`),
+};
+
+function positive(value: number | undefined, fallback: number, name: string, min = 1): number {
+  const v = value ?? fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
+    throw new RangeError(`Invalid stay service option ${name} ${String(v)}: expected >= ${min}`);
+  }
+  return v;
+}
+
+/**
+ * Opens the event log in `dataDir` and returns the stay service.
+ *
+ * @example Admit, observe, predict
+ * ```ts ignore
+ * import { FlexCareModel } from "../model/flexcare_model.ts";
+ * import { createStayService } from "./service.ts";
+ * const model = await FlexCareModel.load("models/default", { backend: "wasm" });
+ * const service = await createStayService({ dataDir: "data/sessions", model });
+ * await service.admit("s1", { admittedAt: "2024-01-01T00:00:00Z" });
+ * const r = await service.addObservations("s1", [
+ *   { time: 0.5, channel: "Heart Rate", value: 88 },
+ *   { time: 1.5, channel: "Heart Rate", value: 92 }, // completes hour 1
+ * ]);
+ * console.log(r.predictions.map((p) => [p.task, p.hours, p.probability ?? p.expectedRemainingDays]));
+ * await service.close();
+ * ```
+ */
+export async function createStayService(options: StayServiceOptions): Promise<ManagedStayService> {
+  if (typeof options.dataDir !== "string" || options.dataDir === "") {
+    throw new TypeError("The stay service needs a dataDir");
+  }
+  const noteEncoder = options.noteEncoder ??
+    await createNoteEncoder(options.model.manifest.note_encoder, { baseDir: options.model.dir });
+  try {
+    return new Service(options, noteEncoder, options.noteEncoder === undefined);
+  } catch (error) {
+    if (options.noteEncoder === undefined) await noteEncoder.close();
+    throw error;
+  }
+}
+
+interface Resident {
+  readonly stay: StayRuntime;
+  lastUsed: number;
+}
+
+class Service implements ManagedStayService {
+  readonly #store: EventStore;
+  readonly #engine: StepEngine;
+  readonly #encoder: NoteEncoder;
+  readonly #ownsEncoder: boolean;
+  readonly #config: DiscretizerConfig;
+  readonly #clock: () => Date;
+  readonly #log: SessionLogger;
+  readonly #maxResident: number;
+  readonly #idleMs: number;
+  readonly #retentionMs: number;
+  readonly #maxSteps: number;
+  readonly #mutex = new KeyedMutex();
+  /** Resident stays in LRU order (oldest first). */
+  readonly #resident = new Map<string, Resident>();
+  readonly #listeners = new Map<string, Set<(p: StayPrediction) => void>>();
+  readonly #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: StayServiceOptions, encoder: NoteEncoder, ownsEncoder: boolean) {
+    this.#config = options.config ?? REFERENCE_CONFIG;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#log = options.logger ?? CONSOLE_LOGGER;
+    this.#maxResident = positive(options.maxResidentStays, 256, "maxResidentStays");
+    this.#idleMs = positive(options.idleMinutes, 30, "idleMinutes", 0) * 60_000;
+    this.#retentionMs = positive(options.retentionHours, 720, "retentionHours", 0) * 3_600_000;
+    this.#maxSteps = positive(options.maxStepsPerWrite, 48, "maxStepsPerWrite");
+    const sweepMs = positive(options.sweepIntervalMs, 600_000, "sweepIntervalMs", 0);
+    this.#encoder = encoder;
+    this.#ownsEncoder = ownsEncoder;
+    this.#store = EventStore.open(
+      options.dataDir,
+      options.synchronous === undefined ? {} : { synchronous: options.synchronous },
+    );
+    try {
+      this.#engine = new StepEngine({
+        model: options.model,
+        noteEncoder: encoder,
+        tasks: options.tasks ?? ["dec", "los"],
+        loadImage: (stayId, seq) => this.#store.blob(stayId, seq),
+      });
+    } catch (error) {
+      this.#store.close();
+      throw error;
+    }
+    if (sweepMs > 0) {
+      const timer = setInterval(() => {
+        this.sweep().catch((e) => this.#log.error(`Sweep failed: ${(e as Error).message}`));
+      }, sweepMs);
+      Deno.unrefTimer(timer as unknown as number);
+      this.#timer = timer;
+    } else {
+      this.#timer = undefined;
+    }
+    const { stays, active } = this.#store.stayCounts();
+    this.#log.info("Stay sessions opened", { stays, active });
+  }
+
+  // ---- reads ----
+
+  get(stayId: string): Promise<StayState> {
+    this.#open();
+    checkStayId(stayId);
+    return Promise.resolve(stateOf(this.#row(stayId)));
+  }
+
+  predictions(stayId: string, options: { since?: number } = {}): Promise<StayPrediction[]> {
+    this.#open();
+    checkStayId(stayId);
+    this.#row(stayId);
+    const since = options.since ?? 0;
+    if (!Number.isInteger(since) || since < 0) {
+      throw new ServiceError(400, "invalid_since", `"since" must be a whole number >= 0`, {
+        field: "since",
+      });
+    }
+    return Promise.resolve(this.#store.predictions(stayId, since));
+  }
+
+  subscribe(stayId: string, listener: (p: StayPrediction) => void): () => void {
+    let set = this.#listeners.get(stayId);
+    if (set === undefined) this.#listeners.set(stayId, set = new Set());
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.#listeners.get(stayId) === set) this.#listeners.delete(stayId);
+    };
+  }
+
+  stats(): { activeStays: number; stays: number; residentStays: number } {
+    const { stays, active } = this.#closed ? { stays: 0, active: 0 } : this.#store.stayCounts();
+    return { activeStays: active, stays, residentStays: this.#resident.size };
+  }
+
+  counts(): StoreCounts {
+    this.#open();
+    return this.#store.counts();
+  }
+
+  residentStayIds(): string[] {
+    return [...this.#resident.keys()];
+  }
+
+  // ---- writes ----
+
+  admit(
+    stayId: string,
+    options: WriteOptions & { admittedAt?: string } = {},
+  ): Promise<StayState> {
+    return this.#serial(stayId, async () => {
+      const idem = await this.#idempotent(stayId, "admit", options, {
+        admittedAt: options.admittedAt ?? null,
+      });
+      if (idem.stored !== undefined) return idem.stored as StayState;
+      if (this.#store.getStay(stayId) !== undefined) {
+        throw new ServiceError(409, "stay_exists", `Stay "${stayId}" already exists`, {
+          field: "stayId",
+        });
+      }
+      let admittedAt = this.#now();
+      if (options.admittedAt !== undefined) {
+        const ms = typeof options.admittedAt === "string"
+          ? parseIsoTimestamp(options.admittedAt)
+          : undefined;
+        if (ms === undefined) {
+          throw new ServiceError(
+            422,
+            "invalid_time",
+            `Admission time ${
+              JSON.stringify(options.admittedAt)
+            } is not an ISO 8601 timestamp with a zone`,
+            { field: "admittedAt" },
+          );
+        }
+        admittedAt = new Date(ms).toISOString();
+      }
+      const row = this.#store.append(stayId, {
+        create: { admittedAt },
+        events: [{ kind: "admit", hours: null, payload: { admittedAt } }],
+        predictions: [],
+        now: this.#now(),
+        ...idem.record((r) => stateOf(r)),
+      });
+      this.#log.debug("Stay admitted", { stayId });
+      return stateOf(row);
+    });
+  }
+
+  discharge(stayId: string, options: WriteOptions & { at?: string } = {}): Promise<StayState> {
+    return this.#serial(stayId, async () => {
+      const row = this.#row(stayId);
+      const idem = await this.#idempotent(stayId, "discharge", options, { at: options.at ?? null });
+      if (idem.stored !== undefined) return idem.stored as StayState;
+      this.#active(row);
+      const now = this.#now();
+      let at = now;
+      if (options.at !== undefined) {
+        const ms = typeof options.at === "string" ? parseIsoTimestamp(options.at) : undefined;
+        if (ms === undefined) {
+          throw new ServiceError(
+            422,
+            "invalid_time",
+            `Discharge time ${JSON.stringify(options.at)} is not an ISO 8601 timestamp with a zone`,
+            { field: "at" },
+          );
+        }
+        at = new Date(ms).toISOString();
+      }
+      const hours = (Date.parse(at) - Date.parse(row.admittedAt)) / 3_600_000;
+      if (hours < 0) {
+        throw new ServiceError(
+          422,
+          "time_out_of_range",
+          `Cannot discharge stay "${stayId}" at ${at}: it is before admission`,
+          { field: "at" },
+        );
+      }
+      const after = this.#store.append(stayId, {
+        events: [{ kind: "discharge", hours, payload: { at } }],
+        predictions: [],
+        discharge: { dischargedAt: at, closedAt: now },
+        now,
+        ...idem.record((r) => stateOf(r)),
+      });
+      this.#resident.delete(stayId);
+      this.#log.debug("Stay discharged", { stayId });
+      return stateOf(after);
+    });
+  }
+
+  addObservations(
+    stayId: string,
+    observations: readonly ObservationInput[],
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    return this.#serial(stayId, async () => {
+      const row = this.#row(stayId);
+      const idem = await this.#idempotent(stayId, "observations", options, observations);
+      if (idem.stored !== undefined) return idem.stored as WriteResult;
+      this.#active(row);
+      if (!Array.isArray(observations) || observations.length === 0) {
+        throw new ServiceError(400, "empty_batch", "Send at least one observation", {
+          field: "observations",
+        });
+      }
+      const admittedMs = Date.parse(row.admittedAt);
+      const ids: string[] = [];
+      observations.forEach((o, i) => {
+        if (typeof o !== "object" || o === null) {
+          throw new ServiceError(400, "invalid_observation", `Observation ${i} is not an object`, {
+            field: `observations[${i}]`,
+          });
+        }
+        if (o.eventId !== undefined) {
+          ids.push(checkEventId(o.eventId, `observations[${i}].eventId`));
+        }
+      });
+      const existing = this.#store.existingEventIds(stayId, ids);
+      const seen = new Set<string>();
+      const accepted: (TimedObservation & { eventId?: string })[] = [];
+      let duplicates = 0;
+      observations.forEach((o, i) => {
+        if (o.eventId !== undefined) {
+          if (existing.has(o.eventId) || seen.has(o.eventId)) {
+            duplicates += 1;
+            return;
+          }
+          seen.add(o.eventId);
+        }
+        const hours = hoursSinceAdmission(o.time, admittedMs, `observations[${i}].time`);
+        const obs = { hours, channel: o.channel, value: o.value };
+        try {
+          encodeObservation(this.#config, obs);
+        } catch (error) {
+          throw featureError(stayId, error, `observations[${i}]`);
+        }
+        accepted.push(o.eventId === undefined ? obs : { ...obs, eventId: o.eventId });
+      });
+      if (accepted.length === 0) {
+        const result: WriteResult = { accepted: 0, duplicates, predictions: [] };
+        idem.remember(result);
+        return result;
+      }
+      return await this.#mutate(stayId, row, async (stay) => {
+        const times = stay.addObservations(accepted, this.#maxSteps);
+        const predictions = await this.#engine.run(stay, times, this.#stepOptions(row));
+        const result: WriteResult = { accepted: accepted.length, duplicates, predictions };
+        const batch: AppendBatch = {
+          events: accepted.map((o) => ({
+            kind: "obs",
+            hours: o.hours,
+            payload: { hours: o.hours, channel: o.channel, value: o.value },
+            ...(o.eventId === undefined ? {} : { eventId: o.eventId }),
+          })),
+          predictions,
+          now: this.#now(),
+          ...idem.record(() => result),
+        };
+        return { batch, result };
+      });
+    });
+  }
+
+  addImage(
+    stayId: string,
+    bytes: Uint8Array,
+    options: WriteOptions & { mediaType?: string; time?: number | string; eventId?: string } = {},
+  ): Promise<WriteResult> {
+    return this.#serial(stayId, async () => {
+      const row = this.#row(stayId);
+      if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
+        throw new ServiceError(400, "invalid_image", "The image body is empty", {
+          field: "image",
+        });
+      }
+      const idem = await this.#idempotent(stayId, "image", options, {
+        mediaType: options.mediaType ?? null,
+        time: options.time ?? null,
+        eventId: options.eventId ?? null,
+      }, bytes);
+      if (idem.stored !== undefined) return idem.stored as WriteResult;
+      this.#active(row);
+      const duplicate = this.#duplicate(stayId, options.eventId, idem);
+      if (duplicate !== undefined) return duplicate;
+      const stay = await this.#load(stayId, row);
+      const hours = this.#attachmentTime(stay, options.time);
+      let tensor: Float32Array;
+      try {
+        tensor = preprocessImage(
+          bytes,
+          options.mediaType === undefined ? {} : { mediaType: options.mediaType },
+        );
+      } catch (error) {
+        if (!(error instanceof ImageInputError)) throw error;
+        const status = error.reason === "media_type" ? 415 : 422;
+        throw new ServiceError(status, `image_${error.reason}`, error.message, {
+          field: "image",
+          cause: error,
+        });
+      }
+      const entry: AttachmentEntry = {
+        kind: "image",
+        hours,
+        eventSeq: row.lastEventSeq + 1,
+        ...(options.mediaType === undefined ? {} : { mediaType: options.mediaType }),
+      };
+      await this.#engine.prepare(entry, tensor);
+      return await this.#attach(stayId, row, entry, {
+        kind: "image",
+        hours,
+        payload: { hours, mediaType: options.mediaType ?? null, bytes: bytes.length },
+        blob: bytes,
+        ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
+      }, idem);
+    });
+  }
+
+  addNote(
+    stayId: string,
+    text: string,
+    options: WriteOptions & { time?: number | string; eventId?: string } = {},
+  ): Promise<WriteResult> {
+    return this.#serial(stayId, async () => {
+      const row = this.#row(stayId);
+      if (typeof text !== "string" || text.trim() === "") {
+        throw new ServiceError(400, "invalid_note", "The note text is empty", { field: "text" });
+      }
+      const idem = await this.#idempotent(stayId, "note", options, {
+        text,
+        time: options.time ?? null,
+        eventId: options.eventId ?? null,
+      });
+      if (idem.stored !== undefined) return idem.stored as WriteResult;
+      this.#active(row);
+      const duplicate = this.#duplicate(stayId, options.eventId, idem);
+      if (duplicate !== undefined) return duplicate;
+      const stay = await this.#load(stayId, row);
+      const hours = this.#attachmentTime(stay, options.time);
+      const section = noteSection(text);
+      const encoded = await this.#engine.encodeNoteText(section);
+      if (encoded.tokens === 0) {
+        throw new ServiceError(422, "note_empty", "The note has no words the model can read", {
+          field: "text",
+        });
+      }
+      const entry: AttachmentEntry = {
+        kind: "note",
+        hours,
+        eventSeq: row.lastEventSeq + 1,
+        text: section,
+      };
+      await this.#engine.prepare(entry, encoded);
+      return await this.#attach(stayId, row, entry, {
+        kind: "note",
+        hours,
+        payload: { hours, text },
+        ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
+      }, idem);
+    });
+  }
+
+  // ---- lifecycle ----
+
+  async sweep(): Promise<SweepResult> {
+    this.#open();
+    const now = this.#clock().getTime();
+    const expired = this.#store.expiredStayIds(new Date(now - this.#retentionMs).toISOString());
+    let deleted = 0;
+    for (const stayId of expired) {
+      await this.#mutex.run(stayId, () => {
+        const row = this.#store.getStay(stayId);
+        if (row?.closedAt === null || row === undefined) return Promise.resolve();
+        this.#store.deleteStay(stayId);
+        this.#resident.delete(stayId);
+        deleted += 1;
+        return Promise.resolve();
+      });
+    }
+    let evicted = 0;
+    for (const [stayId, r] of [...this.#resident]) {
+      if (now - r.lastUsed >= this.#idleMs && !this.#mutex.locked(stayId)) {
+        this.#resident.delete(stayId);
+        evicted += 1;
+      }
+    }
+    if (deleted > 0 || evicted > 0) {
+      this.#log.info("Sessions swept", { deleted, evicted });
+    }
+    return { deleted, evicted };
+  }
+
+  async recover(): Promise<number> {
+    this.#open();
+    const ids = this.#store.activeStayIds().slice(0, this.#maxResident);
+    let loaded = 0;
+    for (const stayId of ids) {
+      await this.#mutex.run(stayId, async () => {
+        const row = this.#store.getStay(stayId);
+        if (row === undefined || row.status !== "active") return;
+        await this.#load(stayId, row);
+        loaded += 1;
+      });
+    }
+    this.#log.info("Active stays recovered", { loaded });
+    return loaded;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#mutex.drain();
+    this.#resident.clear();
+    this.#listeners.clear();
+    this.#store.close();
+    if (this.#ownsEncoder) await this.#encoder.close();
+  }
+
+  // ---- internals ----
+
+  #open(): void {
+    if (this.#closed) {
+      throw new ServiceError(503, "service_closed", "The stay service is closed");
+    }
+  }
+
+  #now(): string {
+    return this.#clock().toISOString();
+  }
+
+  #serial<T>(stayId: string, task: () => Promise<T>): Promise<T> {
+    try {
+      this.#open();
+      checkStayId(stayId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#mutex.run(stayId, task);
+  }
+
+  #row(stayId: string): StayRow {
+    const row = this.#store.getStay(stayId);
+    if (row === undefined) {
+      throw new ServiceError(404, "stay_not_found", `Stay "${stayId}" does not exist`, {
+        field: "stayId",
+      });
+    }
+    return row;
+  }
+
+  #active(row: StayRow): void {
+    if (row.status !== "active") {
+      throw new ServiceError(
+        409,
+        "stay_discharged",
+        `Stay "${row.stayId}" was discharged at ${row.dischargedAt}; it takes no more data`,
+        { field: "stayId" },
+      );
+    }
+  }
+
+  #stepOptions(row: StayRow): { nextSeq: number; createdAt: string } {
+    return { nextSeq: row.lastPredictionSeq + 1, createdAt: this.#now() };
+  }
+
+  /** Time of an image or note: given, or the stay's latest observation time (0 when none). */
+  #attachmentTime(stay: StayRuntime, time: number | string | undefined): number {
+    if (time === undefined) return Math.max(0, Number.isFinite(stay.lastObs) ? stay.lastObs : 0);
+    const hours = hoursSinceAdmission(time, stay.admittedAtMs, "time");
+    if (hours - EPS <= -1 || hours > MAX_HOURS) {
+      throw new ServiceError(
+        422,
+        "time_out_of_range",
+        `Cannot attach to stay "${stay.stayId}": hour ${hours} is outside the allowed range (-1, ${MAX_HOURS}]`,
+        { field: "time" },
+      );
+    }
+    return hours;
+  }
+
+  /** The duplicate result when `eventId` is already in the log. */
+  #duplicate(
+    stayId: string,
+    eventId: string | undefined,
+    idem: Idem,
+  ): WriteResult | undefined {
+    if (eventId === undefined) return undefined;
+    checkEventId(eventId, "eventId");
+    if (this.#store.existingEventIds(stayId, [eventId]).size === 0) return undefined;
+    const result: WriteResult = { accepted: 0, duplicates: 1, predictions: [] };
+    idem.remember(result);
+    return result;
+  }
+
+  #attach(
+    stayId: string,
+    row: StayRow,
+    entry: AttachmentEntry,
+    event: AppendBatch["events"][number],
+    idem: Idem,
+  ): Promise<WriteResult> {
+    return this.#mutate(stayId, row, async (stay) => {
+      const times = stay.addAttachment(entry, this.#maxSteps);
+      const predictions = await this.#engine.run(stay, times, this.#stepOptions(row));
+      const result: WriteResult = { accepted: 1, duplicates: 0, predictions };
+      return {
+        batch: { events: [event], predictions, now: this.#now(), ...idem.record(() => result) },
+        result,
+      };
+    });
+  }
+
+  /**
+   * Applies a validated write to the resident stay, commits its batch, then publishes. Any
+   * failure drops the stay from memory (the log is the truth; the next access replays it).
+   */
+  async #mutate(
+    stayId: string,
+    row: StayRow,
+    apply: (stay: StayRuntime) => Promise<{ batch: AppendBatch; result: WriteResult }>,
+  ): Promise<WriteResult> {
+    const stay = await this.#load(stayId, row);
+    let result: WriteResult;
+    try {
+      const applied = await apply(stay);
+      this.#store.append(stayId, applied.batch);
+      result = applied.result;
+    } catch (error) {
+      this.#resident.delete(stayId);
+      throw error;
+    }
+    stay.markPublished(result.predictions.map((p) => p.hours));
+    this.#publish(stayId, result.predictions);
+    this.#log.debug("Stay write committed", {
+      stayId,
+      accepted: result.accepted,
+      predictions: result.predictions.length,
+    });
+    return result;
+  }
+
+  #publish(stayId: string, predictions: readonly StayPrediction[]): void {
+    const listeners = this.#listeners.get(stayId);
+    if (listeners === undefined) return;
+    for (const p of predictions) {
+      for (const listener of [...listeners]) {
+        try {
+          listener(p);
+        } catch (error) {
+          this.#log.warn(`A prediction listener failed: ${(error as Error).name}`);
+        }
+      }
+    }
+  }
+
+  /** The resident stay, rebuilt from the log when it is not in memory. */
+  async #load(stayId: string, row: StayRow): Promise<StayRuntime> {
+    const now = this.#clock().getTime();
+    const hit = this.#resident.get(stayId);
+    if (hit !== undefined) {
+      this.#resident.delete(stayId);
+      hit.lastUsed = now;
+      this.#resident.set(stayId, hit);
+      return hit.stay;
+    }
+    const stay = new StayRuntime(stayId, Date.parse(row.admittedAt), this.#config);
+    const observations: TimedObservation[] = [];
+    for (const e of this.#store.events(stayId)) {
+      const p = e.payload as Record<string, unknown>;
+      if (e.kind === "obs") {
+        observations.push({
+          hours: p.hours as number,
+          channel: p.channel as string,
+          value: p.value as string | number,
+        });
+      } else if (e.kind === "image") {
+        stay.images.push({
+          kind: "image",
+          hours: p.hours as number,
+          eventSeq: e.seq,
+          ...(typeof p.mediaType === "string" ? { mediaType: p.mediaType } : {}),
+        });
+      } else if (e.kind === "note") {
+        stay.notes.push({
+          kind: "note",
+          hours: p.hours as number,
+          eventSeq: e.seq,
+          text: noteSection(p.text as string),
+        });
+      }
+    }
+    stay.restoreObservations(observations);
+    stay.markPublished(this.#store.predictionTimes(stayId));
+    this.#resident.set(stayId, { stay, lastUsed: now });
+    this.#evictOverflow();
+    this.#log.debug("Stay loaded from the log", { stayId, events: row.lastEventSeq });
+    await Promise.resolve();
+    return stay;
+  }
+
+  #evictOverflow(): void {
+    if (this.#resident.size <= this.#maxResident) return;
+    for (const stayId of [...this.#resident.keys()]) {
+      if (this.#resident.size <= this.#maxResident) break;
+      if (!this.#mutex.locked(stayId)) this.#resident.delete(stayId);
+    }
+  }
+
+  async #idempotent(
+    stayId: string,
+    operation: string,
+    options: WriteOptions,
+    request: unknown,
+    bytes?: Uint8Array,
+  ): Promise<Idem> {
+    const key = options.idempotencyKey;
+    const none: Idem = { stored: undefined, record: () => ({}), remember: () => {} };
+    if (key === undefined) return none;
+    if (typeof key !== "string" || key.length === 0 || key.length > 255) {
+      throw new ServiceError(
+        400,
+        "invalid_idempotency_key",
+        "Idempotency-Key must be 1-255 characters",
+        {
+          field: "Idempotency-Key",
+        },
+      );
+    }
+    const fingerprint = await fingerprintOf(operation, request, bytes);
+    const stored = this.#store.idempotency(stayId, key);
+    if (stored !== undefined) {
+      if (stored.operation !== operation || stored.fingerprint !== fingerprint) {
+        throw new ServiceError(
+          422,
+          "idempotency_key_reused",
+          "This Idempotency-Key was already used for a different request",
+          { field: "Idempotency-Key" },
+        );
+      }
+      return { ...none, stored: stored.response };
+    }
+    return {
+      stored: undefined,
+      record: (response) => ({ idempotency: { key, operation, fingerprint, response } }),
+      remember: (response) =>
+        this.#store.remember(stayId, { key, operation, fingerprint, response }, this.#now()),
+    };
+  }
+}
+
+interface Idem {
+  /** The response stored for this key, when the request was already served. */
+  readonly stored: unknown;
+  /** The `idempotency` field of an append batch (empty without a key). */
+  record(response: (row: StayRow) => unknown): Pick<AppendBatch, "idempotency">;
+  /** Stores a response for a request that appended nothing. */
+  remember(response: unknown): void;
+}
+
+function stateOf(row: StayRow): StayState {
+  return {
+    stayId: row.stayId,
+    admittedAt: row.admittedAt,
+    status: row.status,
+    dischargedAt: row.dischargedAt,
+    observations: row.observations,
+    images: row.images,
+    notes: row.notes,
+    lastPredictionHours: row.lastPredictionHours,
+  };
+}
+
+function checkStayId(stayId: unknown): void {
+  if (typeof stayId !== "string" || !STAY_ID_PATTERN.test(stayId)) {
+    throw new ServiceError(
+      400,
+      "invalid_stay_id",
+      "A stay id is 1-128 letters, digits or ._:- starting with a letter or digit",
+      { field: "stayId" },
+    );
+  }
+}
+
+function checkEventId(eventId: unknown, field: string): string {
+  if (typeof eventId !== "string" || eventId.length === 0 || eventId.length > 255) {
+    throw new ServiceError(400, "invalid_event_id", "An event id is a string of 1-255 characters", {
+      field,
+    });
+  }
+  return eventId;
+}
+
+/** The note text the model reads: the past medical history section, else the whole note. */
+function noteSection(text: string): string {
+  const section = extractSection(text, "past-medical-history");
+  return section === null || section === "" ? normalizeNoteText(text) : section;
+}
+
+const FIELD_OF_PROBLEM: Record<FeatureInputError["problem"], string> = {
+  unknown_channel: "channel",
+  unknown_category: "value",
+  not_a_number: "value",
+  not_finite: "value",
+  time_out_of_range: "time",
+};
+
+function featureError(stayId: string, error: unknown, field: string): unknown {
+  if (!(error instanceof FeatureInputError)) return error;
+  return new ServiceError(
+    422,
+    error.problem,
+    `Cannot append observation to stay "${stayId}": ${error.message}`,
+    { field: `${field}.${FIELD_OF_PROBLEM[error.problem]}`, cause: error },
+  );
+}
+
+async function fingerprintOf(
+  operation: string,
+  request: unknown,
+  bytes: Uint8Array | undefined,
+): Promise<string> {
+  let json: string;
+  try {
+    json = JSON.stringify([operation, request]);
+  } catch {
+    throw new ServiceError(400, "invalid_body", "The request cannot be serialized");
+  }
+  const text = new TextEncoder().encode(json);
+  const parts = bytes === undefined ? text : concat(text, bytes);
+  const digest = await crypto.subtle.digest("SHA-256", parts as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length + 1);
+  out.set(a);
+  out[a.length] = 0;
+  out.set(b, a.length + 1);
+  return out;
+}
