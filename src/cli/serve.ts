@@ -1,45 +1,71 @@
 /**
- * `flexcare serve`: starts the HTTP service on loopback.
+ * `flexcare serve`: the streaming ICU service.
+ *
+ * ```
+ * deno task serve [--model DIR] [--port P] [--host H] [--data DIR]
+ *                 [--backend auto|wasm|webgpu|native] [--tokens-file F]
+ *                 [--log-level debug|info|warn|error] [--cors ORIGIN,...] [--rate-limit N]
+ * ```
+ *
+ * With no flags it listens on 127.0.0.1:8787 with the default model (`models/default` of this
+ * repository) and keeps its event log in `./.flexcare/`. Binding to a non-loopback address
+ * needs bearer tokens (`FLEXCARE_TOKENS`, comma-separated, or `--tokens-file`, one per line);
+ * with tokens every `/v1` route requires `Authorization: Bearer <token>`. The server listens at
+ * once (`/healthz` answers, `/readyz` is 503) and becomes ready when the model is loaded, its
+ * graphs warmed up and the stay log opened.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { createApp } from "../../routes/app.ts";
+import { createLogger, type Logger, type LogLevel } from "../../routes/logger.ts";
+import type { RateLimit } from "../../routes/protect.ts";
+import { BACKEND_NAMES, type BackendName } from "../model/backend.ts";
+import { FlexCareModel } from "../model/flexcare_model.ts";
+import {
+  createStayService,
+  type ManagedStayService,
+  type SessionLogger,
+} from "../session/service.ts";
 import { UsageError } from "./usage_error.ts";
 
-/** Options for {@linkcode serve}. */
+/** The default model directory: `models/default` of this repository. */
+export const DEFAULT_MODEL_DIR: string = new URL("../../models/default", import.meta.url).pathname;
+
+/** Options for {@linkcode serve}; {@linkcode parseServeArgs} builds them from flags. */
 export interface ServeOptions {
   /** @default {8787} */
   port?: number;
   /** @default {"127.0.0.1"} */
   host?: string;
+  /**
+   * Model directory; `null` serves without a model (health, docs and metrics only; `/v1` 503).
+   * @default {DEFAULT_MODEL_DIR}
+   */
+  model?: string | null;
+  /**
+   * Folder of the stay event log.
+   * @default {".flexcare"}
+   */
+  data?: string;
+  /** @default {"auto"} */
+  backend?: BackendName;
+  /** Bearer tokens (required for non-loopback hosts). */
+  tokens?: readonly string[];
+  /** @default {"info"} */
+  logLevel?: LogLevel;
+  /** CORS origins (off when empty). */
+  corsOrigins?: readonly string[];
+  /** Per-client rate limit, or `false`. */
+  rateLimit?: RateLimit | false;
   /** Aborting it stops the server. */
   signal?: AbortSignal;
   /** Called with the bound port once listening. */
   onListen?: (port: number) => void;
-}
-
-/** Starts the service and resolves when it stops. */
-export async function serve(options: ServeOptions = {}): Promise<void> {
-  const host = options.host ?? "127.0.0.1";
-  if (!isLoopback(host)) {
-    throw new UsageError(
-      `Refusing to bind to non-loopback address ${
-        JSON.stringify(host)
-      }: authentication is not configured`,
-    );
-  }
-  const app = createApp();
-  const server = Deno.serve({
-    hostname: host,
-    port: options.port ?? 8787,
-    ...(options.signal ? { signal: options.signal } : {}),
-    onListen: ({ hostname, port }) => {
-      console.error(`flexcare listening on http://${hostname}:${port}`);
-      options.onListen?.(port);
-    },
-  }, app.fetch);
-  await server.finished;
+  /** Called once the model is warmed up and the service is open. */
+  onReady?: () => void;
 }
 
 /** Whether a host name or address is on the loopback interface. */
@@ -48,20 +74,199 @@ export function isLoopback(host: string): boolean {
     /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** CLI entry. */
-export async function main(args: string[]): Promise<number> {
+function sessionLogger(log: Logger): SessionLogger {
+  // Structured data (ids, values) only at debug; the other levels get the message alone.
+  return {
+    debug: (m, data) => log.debug(data === undefined ? m : `${m} ${JSON.stringify(data)}`),
+    info: (m) => log.info(`session: ${m}`),
+    warn: (m) => log.warn(`session: ${m}`),
+    error: (m) => log.error(`session: ${m}`),
+  };
+}
+
+/** Checks that a model directory exists, with a clear message when it does not. */
+export function checkModelDir(dir: string, explicit: boolean): void {
+  if (existsSync(join(dir, "manifest.json"))) return;
+  throw new UsageError(
+    explicit
+      ? `--model ${
+        JSON.stringify(dir)
+      } has no manifest.json: give a model directory written by \`deno task export\``
+      : `No model: the default model directory ${dir} is missing (it is produced by training and \`deno task export\`); pass --model DIR to serve another model`,
+  );
+}
+
+/**
+ * Starts the service and resolves when it stops (the signal aborts, or startup fails after
+ * listening: then it rejects with the reason).
+ */
+export async function serve(options: ServeOptions = {}): Promise<void> {
+  const host = options.host ?? "127.0.0.1";
+  const tokens = options.tokens ?? [];
+  if (!isLoopback(host) && tokens.length === 0) {
+    throw new UsageError(
+      `Refusing to bind to non-loopback address ${
+        JSON.stringify(host)
+      }: set bearer tokens (FLEXCARE_TOKENS or --tokens-file)`,
+    );
+  }
+  const modelDir = options.model === undefined ? DEFAULT_MODEL_DIR : options.model;
+  if (modelDir !== null) checkModelDir(modelDir, options.model !== undefined);
+  const log = createLogger(options.logLevel ?? "info");
+  let model: FlexCareModel | undefined;
+  let service: ManagedStayService | undefined;
+  let ready = false;
+  const app = createApp({
+    service: () => service,
+    model: () => model,
+    ready: () => ready,
+    tokens,
+    log,
+    ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+  });
+  const stop = new AbortController();
+  options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
+  if (options.signal?.aborted) stop.abort();
+  const server = Deno.serve({
+    hostname: host,
+    port: options.port ?? 8787,
+    signal: stop.signal,
+    onListen: ({ hostname, port }) => {
+      log.info(
+        `flexcare listening on http://${
+          hostname.includes(":") ? `[${hostname}]` : hostname
+        }:${port}`,
+      );
+      options.onListen?.(port);
+    },
+  }, app.fetch);
+  let failure: unknown;
+  if (modelDir !== null) {
+    try {
+      const started = performance.now();
+      model = await FlexCareModel.load(modelDir, { backend: options.backend ?? "auto" });
+      await model.warmUp();
+      const dataDir = resolve(options.data ?? ".flexcare");
+      service = await createStayService({ dataDir, model, logger: sessionLogger(log) });
+      const recovered = await service.recover();
+      ready = true;
+      log.info(
+        `ready: model ${model.name} on ${model.runtime.backend} (${model.runtime.detail}), ${recovered} active stays recovered, ${
+          ((performance.now() - started) / 1000).toFixed(1)
+        } s`,
+      );
+      options.onReady?.();
+    } catch (error) {
+      failure = error;
+      stop.abort();
+    }
+  }
+  await server.finished;
+  await service?.close().catch((e) => log.error(`closing the stay log: ${(e as Error).message}`));
+  await model?.close().catch(() => {});
+  if (failure !== undefined) throw failure;
+}
+
+function readTokens(file: string | undefined, env: string | undefined): string[] {
+  const tokens: string[] = [];
+  if (env !== undefined) {
+    tokens.push(...env.split(",").map((t) => t.trim()).filter((t) => t !== ""));
+  }
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (error) {
+      throw new UsageError(
+        `--tokens-file ${JSON.stringify(file)} cannot be read: ${(error as Error).message}`,
+      );
+    }
+    tokens.push(
+      ...text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#")),
+    );
+  }
+  for (const t of tokens) {
+    if (t.length < 16 || /\s/.test(t)) {
+      throw new UsageError("Bearer tokens must be at least 16 characters without whitespace");
+    }
+  }
+  return tokens;
+}
+
+/** Parses the flags (and `FLEXCARE_TOKENS`) once into a frozen configuration. */
+export function parseServeArgs(
+  args: string[],
+  env: { FLEXCARE_TOKENS?: string } = {},
+): Readonly<ServeOptions> {
   const { values } = parseArgs({
     args,
     options: {
+      model: { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
+      data: { type: "string" },
+      backend: { type: "string" },
+      "tokens-file": { type: "string" },
+      "log-level": { type: "string" },
+      cors: { type: "string" },
+      "rate-limit": { type: "string" },
     },
     strict: true,
+    allowPositionals: false,
   });
   const port = values.port === undefined ? 8787 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port must be an integer 0-65535, got ${JSON.stringify(values.port)}`);
   }
-  await serve({ port, ...(values.host ? { host: values.host } : {}) });
+  const backend = (values.backend ?? "auto") as BackendName;
+  if (!BACKEND_NAMES.includes(backend)) {
+    throw new UsageError(
+      `--backend must be one of ${BACKEND_NAMES.join(", ")}, got ${JSON.stringify(values.backend)}`,
+    );
+  }
+  const logLevel = (values["log-level"] ?? "info") as LogLevel;
+  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) {
+    throw new UsageError(`--log-level must be debug, info, warn, error or silent`);
+  }
+  let rateLimit: RateLimit | false | undefined;
+  if (values["rate-limit"] !== undefined) {
+    const n = Number(values["rate-limit"]);
+    if (!Number.isFinite(n) || n < 0) {
+      throw new UsageError("--rate-limit must be requests per second >= 0 (0: off)");
+    }
+    rateLimit = n === 0 ? false : { burst: Math.max(1, Math.ceil(2 * n)), perSecond: n };
+  }
+  const tokens = readTokens(values["tokens-file"], env.FLEXCARE_TOKENS);
+  const corsOrigins = values.cors === undefined
+    ? []
+    : values.cors.split(",").map((o) => o.trim()).filter(Boolean);
+  return Object.freeze({
+    port,
+    host: values.host ?? "127.0.0.1",
+    ...(values.model === undefined ? {} : { model: values.model }),
+    data: values.data ?? ".flexcare",
+    backend,
+    tokens: Object.freeze(tokens),
+    logLevel,
+    corsOrigins: Object.freeze(corsOrigins),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
+  });
+}
+
+/** CLI entry. */
+export async function main(args: string[]): Promise<number> {
+  const env = Deno.env.get("FLEXCARE_TOKENS");
+  const config = parseServeArgs(args, env === undefined ? {} : { FLEXCARE_TOKENS: env });
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  try {
+    await serve({ ...config, signal: controller.signal });
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
+  }
   return 0;
 }

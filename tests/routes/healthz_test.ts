@@ -14,11 +14,14 @@ Deno.test("GET /healthz in-process", async () => {
 Deno.test("serve listens on loopback and answers /healthz over a real socket", async () => {
   const controller = new AbortController();
   const { promise: listening, resolve } = Promise.withResolvers<number>();
-  const done = serve({ port: 0, signal: controller.signal, onListen: resolve });
+  const done = serve({ port: 0, model: null, signal: controller.signal, onListen: resolve });
   const port = await listening;
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);
   assertEquals(res.status, 200);
   assertEquals((await res.json()).status, "ok");
+  const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+  assertEquals(ready.status, 503); // no model
+  await ready.body?.cancel();
   controller.abort();
   await done;
 });
