@@ -1,13 +1,14 @@
 /**
  * `POST /v1/stays/:stayId/images`: a chest X-ray as the raw body (`image/jpeg`, `image/png` or
  * `application/dicom`, at most 20 MB), with an optional `?time=` (hours since admission or an
- * ISO timestamp; default: the stay's latest hour).
+ * ISO timestamp; default: the stay's latest observation time) and `?eventId=` (a repeated id is a
+ * duplicate delivery and is ignored).
  *
  * @module
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { Time } from "./schemas.ts";
+import { EventId, Time } from "./schemas.ts";
 import {
   idempotencyOf,
   mediaTypeOf,
@@ -42,6 +43,21 @@ export function parseTimeQuery(text: string | undefined): number | string | unde
   return parsed.data;
 }
 
+/** Parses an `eventId` query value (400 when malformed). */
+export function parseEventIdQuery(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const parsed = EventId.safeParse(text);
+  if (!parsed.success) {
+    throw new ServiceError(
+      422,
+      "invalid_request",
+      "eventId must be 1-200 printable ASCII characters",
+      { field: "eventId" },
+    );
+  }
+  return parsed.data;
+}
+
 /** The image route. */
 export function imageRoutes(deps: RouteDeps): Hono {
   const app = new Hono();
@@ -53,6 +69,7 @@ export function imageRoutes(deps: RouteDeps): Hono {
       const type = mediaTypeOf(c);
       if (!IMAGE_TYPES.includes(type)) throw unsupportedType(type, IMAGE_TYPES);
       const time = parseTimeQuery(c.req.query("time"));
+      const eventId = parseEventIdQuery(c.req.query("eventId"));
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       if (bytes.byteLength === 0) {
         throw new ServiceError(422, "empty_body", "The image body is empty");
@@ -63,6 +80,7 @@ export function imageRoutes(deps: RouteDeps): Hono {
         ...idempotencyOf(c),
         mediaType: type,
         ...(time === undefined ? {} : { time }),
+        ...(eventId === undefined ? {} : { eventId }),
       });
       return c.json(result);
     },

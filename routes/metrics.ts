@@ -136,14 +136,10 @@ export function metricsMiddleware(
   return async (c, next) => {
     const start = performance.now();
     await next();
-    const route = routePath(c, -1) || "unmatched";
+    const matched = routePath(c, -1);
+    const route = matched === "" || matched === "*" || matched === "/*" ? "unmatched" : matched;
     const ms = performance.now() - start;
-    metrics.observe(
-      c.req.method,
-      route === "*" || route === "/*" ? "unmatched" : route,
-      c.res.status,
-      ms / 1000,
-    );
+    metrics.observe(c.req.method, route, c.res.status, ms / 1000);
     onDone?.(`${c.req.method} ${route} ${c.res.status} ${ms.toFixed(1)}ms`);
   };
 }

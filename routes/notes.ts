@@ -1,13 +1,13 @@
 /**
  * `POST /v1/stays/:stayId/notes`: a clinical note as `text/plain` (with an optional `?time=`)
- * or JSON `{text, time?}`; at most 1 MB. The service extracts the section the model reads.
+ * or JSON `{text, time?, eventId?}` (`?time=` and `?eventId=` work for both); at most 1 MB. The service extracts the section the model reads.
  *
  * @module
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { NoteBody } from "./schemas.ts";
-import { parseTimeQuery } from "./images.ts";
+import { parseEventIdQuery, parseTimeQuery } from "./images.ts";
 import {
   idempotencyOf,
   mediaTypeOf,
@@ -30,6 +30,7 @@ export function noteRoutes(deps: RouteDeps): Hono {
       const type = mediaTypeOf(c);
       let text: string;
       let time: number | string | undefined;
+      let eventId = parseEventIdQuery(c.req.query("eventId"));
       if (type === "text/plain") {
         text = await c.req.text();
         time = parseTimeQuery(c.req.query("time"));
@@ -38,12 +39,14 @@ export function noteRoutes(deps: RouteDeps): Hono {
         const body = NoteBody.parse(await readJson(c));
         text = body.text;
         time = body.time ?? parseTimeQuery(c.req.query("time"));
+        eventId = body.eventId ?? eventId;
       } else {
         throw unsupportedType(type, ["text/plain", "application/json"]);
       }
       const result = await deps.service().addNote(stayId, text, {
         ...idempotencyOf(c),
         ...(time === undefined ? {} : { time }),
+        ...(eventId === undefined ? {} : { eventId }),
       });
       return c.json(result);
     },

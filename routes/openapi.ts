@@ -51,6 +51,13 @@ const IDEMPOTENCY = {
   description: "A repeated key returns the first result and writes nothing",
   schema: { type: "string", maxLength: 200 },
 };
+const EVENT_ID_QUERY = {
+  name: "eventId",
+  in: "query",
+  required: false,
+  description: "Client event id; a repeated id is a duplicate delivery and is ignored",
+  schema: { type: "string", maxLength: 200 },
+};
 const TIME_QUERY = {
   name: "time",
   in: "query",
@@ -212,7 +219,7 @@ export function openApiDocument(version: string): Json {
       },
       "/v1/stays/{stayId}/images": {
         post: op("Add a chest X-ray (at most 20 MB)", {
-          parameters: [STAY, TIME_QUERY, IDEMPOTENCY],
+          parameters: [STAY, TIME_QUERY, EVENT_ID_QUERY, IDEMPOTENCY],
           requestBody: {
             required: true,
             content: {
@@ -226,7 +233,7 @@ export function openApiDocument(version: string): Json {
       },
       "/v1/stays/{stayId}/notes": {
         post: op("Add a clinical note", {
-          parameters: [STAY, TIME_QUERY, IDEMPOTENCY],
+          parameters: [STAY, TIME_QUERY, EVENT_ID_QUERY, IDEMPOTENCY],
           requestBody: {
             required: true,
             content: { "text/plain": { schema: { type: "string" } }, ...json(ref("NoteBody")) },

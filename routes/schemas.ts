@@ -60,6 +60,7 @@ export const DischargeBody = z.strictObject({ at: IsoDateTime.optional() });
 export const NoteBody = z.strictObject({
   text: z.string().min(1).max(1_000_000),
   time: Time.optional(),
+  eventId: EventId.optional().describe("Client event id; a repeated id is ignored"),
 });
 
 /** `POST /v1/predict`: every input of one sample. */

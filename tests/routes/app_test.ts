@@ -214,19 +214,25 @@ Deno.test("images and notes: media types, limits and time", async () => {
     (await post("/v1/stays/s1/images", new Uint8Array(60_000), "image/png")).status,
     413,
   );
+  assertEquals((await post("/v1/stays/s1/images?eventId=img-1", png, "image/png")).status, 200);
+  const badId = await post("/v1/stays/s1/images?eventId=a%20b", png, "image/png");
+  assertEquals([badId.status, badId.json.field], [422, "eventId"]);
   const badTime = await post("/v1/stays/s1/images?time=soon", png, "image/png");
   assertEquals([badTime.status, badTime.json.field], [422, "time"]);
   assertEquals(
     (await post("/v1/stays/s1/notes", "Past Medical History: COPD", "text/plain")).status,
     200,
   );
-  assertEquals((await post("/v1/stays/s1/notes", { text: "HTN", time: 3 })).status, 200);
+  assertEquals(
+    (await post("/v1/stays/s1/notes", { text: "HTN", time: 3, eventId: "n1" })).status,
+    200,
+  );
   assertEquals((await post("/v1/stays/s1/notes", "   ", "text/plain")).status, 422);
   assertEquals((await post("/v1/stays/s1/notes", { text: "" })).json.field, "text");
   assertEquals((await post("/v1/stays/s1/notes", "x", "application/pdf")).status, 415);
   assertEquals((await post("/v1/stays/s1/notes", "x".repeat(1_100_000), "text/plain")).status, 413);
   const state = await call("GET", "/v1/stays/s1");
-  assertEquals([state.json.images, state.json.notes], [1, 2]);
+  assertEquals([state.json.images, state.json.notes], [2, 2]);
 });
 
 Deno.test("predictions history, auth, rate limits, CORS, headers, 404s", async () => {
