@@ -15,6 +15,10 @@ import { UsageError } from "./usage_error.ts";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
   serve: { summary: "start the HTTP service", load: () => import("./serve.ts") },
+  demo: {
+    summary: "replay a stay against a running server, print streamed predictions",
+    load: () => import("./demo.ts"),
+  },
   features: {
     summary: "episode CSV -> 76-column matrix as JSON",
     load: () => import("./features.ts"),
@@ -42,6 +46,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     load: () => import("./train.ts"),
   },
   export: { summary: "checkpoint -> ONNX model directory", load: () => import("./export.ts") },
+  finetune: {
+    summary: "new task head on the frozen backbone, with baselines",
+    load: () => import("./finetune.ts"),
+  },
   "import-checkpoint": {
     summary: "reference FlexCare state dict -> ONNX model directory",
     load: () => import("./import_checkpoint.ts"),

@@ -58,7 +58,7 @@ export interface TaskTable {
  * takes a free row of the task table (one not used by the manifest's tasks) for that run only.
  */
 export interface TaskToken {
-  /** The task's name in the outputs; must differ from the built-in task codes. */
+  /** The task's name in the outputs (may equal a built-in code: outputs keep the feed order). */
   readonly code: string;
   /** The token, d values. */
   readonly vector: Float32Array;
@@ -308,11 +308,6 @@ export class FlexCareModel {
       }
       const data = Float32Array.from(table.data);
       tokens.forEach((token, i) => {
-        if (this.manifest.tasks.some((t) => t.code === token.code)) {
-          throw new RangeError(
-            `Task token ${JSON.stringify(token.code)} has the name of a built-in task`,
-          );
-        }
         if (token.vector.length !== table.width) {
           throw new TypeError(
             `Task token ${
