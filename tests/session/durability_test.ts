@@ -6,7 +6,7 @@
  *
  * The child uses the TypeScript stand-in model (it starts in well under a second, so many kills
  * fit in a few seconds); `FLEXCARE_KILL_MODEL=<model dir>` runs it on a real model instead
- * (`FLEXCARE_KILLS`, default 12, and `FLEXCARE_KILL_BUDGET_S`, default 25, bound the kills).
+ * (`FLEXCARE_KILLS`, default 20, and `FLEXCARE_KILL_BUDGET_S`, default 25, bound the kills).
  * Recovery with the real tiny model is tested in-process in `service_test.ts`.
  */
 import { assert, assertEquals } from "../assert.ts";
@@ -19,7 +19,7 @@ import { prng } from "./_data.ts";
 import type { StayPrediction } from "../../src/session/types.ts";
 
 const CHILD = new URL("./_replay_child.ts", import.meta.url).pathname;
-const KILLS = Number(Deno.env.get("FLEXCARE_KILLS") ?? 12);
+const KILLS = Number(Deno.env.get("FLEXCARE_KILLS") ?? 20);
 const KILL_BUDGET_MS = 1000 * Number(Deno.env.get("FLEXCARE_KILL_BUDGET_S") ?? 25);
 
 interface RunOutcome {
@@ -146,10 +146,10 @@ Deno.test({
       let progressAtKill = 0;
       while (true) {
         const overBudget = Date.now() - started > KILL_BUDGET_MS;
-        // Kill after 1-8 new acknowledgements, 0-15 ms later: right after an acknowledgement
+        // Kill after 1-4 new acknowledgements, 0-15 ms later: right after an acknowledgement
         // or in the middle of the next write (validation, model steps, the commit).
         const plan = kills < KILLS && !overBudget
-          ? { newAcks: 1 + Math.floor(rand() * 8), delayMs: Math.floor(rand() * 16) }
+          ? { newAcks: 1 + Math.floor(rand() * 4), delayMs: Math.floor(rand() * 16) }
           : undefined;
         const outcome = await runChild(modelDir, dataDir, plan, acked);
         runs += 1;
