@@ -156,3 +156,22 @@ export {
   type WordPieceToken,
   WordPieceTokenizer,
 } from "./src/features/notes/wordpiece.ts";
+export {
+  createStayService,
+  type ManagedStayService,
+  type SessionLogger,
+  STAY_ID_PATTERN,
+  type StayServiceOptions,
+  type SweepResult,
+} from "./src/session/service.ts";
+export { ServiceError, type ServiceStatus } from "./src/session/errors.ts";
+export type {
+  ModalitiesUsed,
+  ObservationInput,
+  StayPrediction,
+  StayService,
+  StayState,
+  WriteOptions,
+  WriteResult,
+} from "./src/session/types.ts";
+export { expectedRemainingDays, LOS_CLASS_MIDPOINT_DAYS } from "./src/session/prediction.ts";
