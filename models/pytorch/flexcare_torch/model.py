@@ -87,15 +87,29 @@ class MaskedSelfAttention(nn.Module):
         b, s = x.shape[0], x.shape[1]
         return x.reshape(b, s, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, S, hd)
 
-    def forward(self, x: Tensor, bias: Tensor, memory: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, bias: Tensor, memory: Optional[Tensor] = None,
+                memory_kv: Optional[Tensor] = None, kv_out: Optional[List[Tensor]] = None) -> Tensor:
         """x: queries (B, Q, d); keys/values are cat(x, memory) (B, Q+M, d);
-        bias: (B, 1, Q, Q+M) added to the logits (0 allowed, -inf or +1 otherwise)."""
+        bias: (B, 1, Q, Q+M) added to the logits (0 allowed, -inf or +1 otherwise).
+        Eager-mode shortcuts (training speed, same numbers): `memory_kv` (B, M, 2d) is the key/value
+        projection of `memory` computed earlier (the streams' own projections, reused by the
+        queries); `kv_out` receives this call's key/value projection of x (B, Q, 2d)."""
         d = x.shape[-1]
         w_q, w_kv = self.in_proj_weight[:d], self.in_proj_weight[d:]
         b_q, b_kv = self.in_proj_bias[:d], self.in_proj_bias[d:]
         q = F.linear(x, w_q, b_q)  # (B, Q, d)
-        src = x if memory is None else torch.cat([x, memory], dim=1)  # (B, Q+M, d)
-        k, v = F.linear(src, w_kv, b_kv).chunk(2, dim=-1)  # 2 x (B, Q+M, d)
+        if memory_kv is not None or kv_out is not None:
+            kv = F.linear(x, w_kv, b_kv)  # (B, Q, 2d)
+            if kv_out is not None:
+                kv_out.append(kv)
+            if memory_kv is not None:
+                kv = torch.cat([kv, memory_kv], dim=1)  # (B, Q+M, 2d)
+            elif memory is not None:
+                kv = torch.cat([kv, F.linear(memory, w_kv, b_kv)], dim=1)
+            k, v = kv.chunk(2, dim=-1)  # 2 x (B, Q+M, d)
+        else:
+            src = x if memory is None else torch.cat([x, memory], dim=1)  # (B, Q+M, d)
+            k, v = F.linear(src, w_kv, b_kv).chunk(2, dim=-1)  # 2 x (B, Q+M, d)
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)
         logits = torch.matmul(q / math.sqrt(self.head_dim), k.transpose(-2, -1)) + bias  # (B, H, Q, Q+M)
         weights = self.dropout(torch.softmax(logits, dim=-1))
@@ -119,8 +133,9 @@ class FusionLayer(nn.Module):
         self.dropout1 = nn.Dropout(config.dropout)
         self.dropout2 = nn.Dropout(config.dropout)
 
-    def forward(self, x: Tensor, bias: Tensor, memory: Optional[Tensor] = None) -> Tensor:
-        x = self.norm1(x + self.dropout1(self.self_attn(x, bias, memory)))  # Eq. 2
+    def forward(self, x: Tensor, bias: Tensor, memory: Optional[Tensor] = None,
+                memory_kv: Optional[Tensor] = None, kv_out: Optional[List[Tensor]] = None) -> Tensor:
+        x = self.norm1(x + self.dropout1(self.self_attn(x, bias, memory, memory_kv, kv_out)))  # Eq. 2
         ff = self.linear2(self.dropout(F.relu(self.linear1(x))))
         return self.norm2(x + self.dropout2(ff))  # Eq. 3
 
@@ -396,14 +411,15 @@ class FlexCare(nn.Module):
 
     # --- paper mode: streams and queries ---------------------------------------------------------
 
-    def modality_stream(self, x: Tensor, valid: Tensor) -> Tensor:
+    def modality_stream(self, x: Tensor, valid: Tensor, kvs: Optional[List[Tensor]] = None) -> Tensor:
         """Runs one modality's tokens through the encoder alone (paper mode: they only attend
         within the modality). x (B, S, d), valid (B, S) -> states (B, L+1, S, d): the input of
-        each layer, then the final output."""
+        each layer, then the final output. With `kvs`, each layer's key/value projection of its
+        input (B, S, 2d) is appended to it (the queries reuse them in eager mode)."""
         bias = stream_bias(valid)
         states = [x]
         for layer in self.transformer_fusion.layers:
-            x = layer(x, bias)
+            x = layer(x, bias, kv_out=kvs)
             states.append(x)
         return torch.stack(states, dim=1)  # (B, L+1, S, d)
 
@@ -419,14 +435,20 @@ class FlexCare(nn.Module):
         ones = torch.ones(note.shape[0], device=note.device)
         return self.modality_stream(x, self.key_valid(ones, note_mask, 0))
 
-    def queries(self, streams: Sequence[Tensor], valids: Sequence[Tensor], task_ids: Tensor) -> Tuple[Tensor, Tensor]:
+    def queries(self, streams: Sequence[Tensor], valids: Sequence[Tensor], task_ids: Tensor,
+                stream_kvs: Optional[Sequence[Tensor]] = None) -> Tuple[Tensor, Tensor]:
         """Combination and task tokens through the layers, reading the cached stream states of
-        each layer. Returns free combination outputs (B, 4, d) and task outputs (B, K, d)."""
+        each layer. Returns free combination outputs (B, 4, d) and task outputs (B, K, d).
+        `stream_kvs` (eager mode): each stream's per-layer key/value projections (B, L, S, 2d),
+        the projections of the same states, so the keys/values are not projected twice."""
         x = torch.cat([self.combination_tokens(task_ids.shape[0]), self.task_embedding(task_ids)], dim=1)  # (B, 4+K, d)
         bias = query_bias(valids, task_ids)
         for l, layer in enumerate(self.transformer_fusion.layers):
-            memory = torch.cat([s[:, l] for s in streams], dim=1)  # (B, S_t+S_i+S_n, d)
-            x = layer(x, bias, memory)
+            if stream_kvs is not None:
+                x = layer(x, bias, memory_kv=torch.cat([kv[:, l] for kv in stream_kvs], dim=1))
+            else:
+                memory = torch.cat([s[:, l] for s in streams], dim=1)  # (B, S_t+S_i+S_n, d)
+                x = layer(x, bias, memory)
         return x[:, :4], x[:, 4:]
 
     def step(self, ts: Tensor, ts_mask: Tensor, image_states: Tensor, note_states: Tensor,
@@ -439,8 +461,9 @@ class FlexCare(nn.Module):
         ts_states = self.modality_stream(self.embed_ts(ts), valid_t)
         return self._fuse([ts_states, image_states, note_states], [valid_t, valid_i, valid_n], presence, task_ids)
 
-    def _fuse(self, streams: List[Tensor], valids: List[Tensor], presence: Tensor, task_ids: Tensor) -> FlexCareOutput:
-        free, z_task = self.queries(streams, valids, task_ids)
+    def _fuse(self, streams: List[Tensor], valids: List[Tensor], presence: Tensor, task_ids: Tensor,
+              stream_kvs: Optional[List[Tensor]] = None) -> FlexCareOutput:
+        free, z_task = self.queries(streams, valids, task_ids, stream_kvs)
         cls = torch.stack([s[:, -1, 0] for s in streams], dim=1)  # (B, 3, d): t, i, n CLS
         z_comb = torch.cat([free, cls], dim=1)  # (B, 7, d) in COMBINATIONS order
         return self.head(z_comb, z_task, presence, task_ids)
@@ -507,31 +530,68 @@ class FlexCare(nn.Module):
         if torch.jit.is_tracing():  # exported graph: every stream over the whole batch
             embedded = [self.embed_ts(ts), self.embed_image(image), self.embed_note(note)]
             streams = [self.modality_stream(x, v) for x, v in zip(embedded, valids)]
-        else:
-            streams = [self._sparse_stream(embed, raw, valid) for embed, raw, valid in (
-                (self.embed_ts, ts, valid_t), (self.embed_image, image, valid_i), (self.embed_note, note, valid_n))]
-            # a modality no sample has keeps only its CLS (its other tokens are masked keys)
-            valids = [v if s.shape[2] == v.shape[1] else v[:, :1] for s, v in zip(streams, valids)]
-        return self._fuse(streams, valids, presence, task_ids)
+            return self._fuse(streams, valids, presence, task_ids)
+        return self._forward_grouped((ts, image, note), valids, presence, task_ids)
 
-    def _sparse_stream(self, embed, raw: Tensor, valid: Tensor) -> Tensor:
-        """A modality's stream computed only for the samples that have the modality (eager
-        mode; same results as the whole batch). A missing modality's tokens attend only to
-        themselves: its CLS evolves alone (it enters the decorrelation loss) and its other
-        tokens are masked keys, left at zero."""
-        present = valid[:, 0]
-        n_present = int(present.sum())
-        if n_present == raw.shape[0]:
-            return self.modality_stream(embed(raw), valid)
-        cls_only = self.modality_stream(embed(raw[:1])[:, :1].expand(raw.shape[0], 1, -1),
-                                        valid[:, :1])  # (B, L+1, 1, d)
-        if n_present == 0:
-            return cls_only
-        idx = present.nonzero()[:, 0]
-        full = self.modality_stream(embed(raw[idx]), valid[idx])  # (P, L+1, S, d)
-        states = torch.cat([cls_only, cls_only.new_zeros(*cls_only.shape[:2], full.shape[2] - 1,
-                                                         cls_only.shape[-1])], dim=2)  # (B, L+1, S, d)
-        return states.index_copy(0, idx, full)
+    def _forward_grouped(self, raws: Sequence[Tensor], valids: List[Tensor], presence: Tensor,
+                         task_ids: Tensor) -> FlexCareOutput:
+        """Eager paper mode, the same numbers as `_fuse` over whole-batch streams, faster:
+        - each modality's stream runs only on the samples that have it (no padded stream of
+          zeros for the others);
+        - a missing modality's tokens attend only to themselves, so its CLS evolves alone and
+          is the same for every sample: one CLS-only stream, shared (it enters the
+          decorrelation loss); its other tokens are masked keys and are left out;
+        - the queries (4 combination + K task tokens, independent per sample) run per group of
+          samples with the same modalities, over only those modalities' keys, reusing the
+          streams' key/value projections (`stream_kvs`)."""
+        b = task_ids.shape[0]
+        embeds = (self.embed_ts, self.embed_image, self.embed_note)
+        has = [v[:, 0] for v in valids]  # (B,) bool per modality
+        full: List[Optional[Tuple[Tensor, Tensor, Tensor]]] = []  # states, kv, row of each sample
+        alone: List[Tuple[Tensor, Tensor]] = []  # CLS-only stream (1, L+1, 1, d), kv (1, L, 1, 2d)
+        cls_final = []  # (B, d): each modality's CLS output
+        for embed, raw, valid, present in zip(embeds, raws, valids, has):
+            kvs: List[Tensor] = []
+            cls_states = self.modality_stream(embed(raw[:1])[:, :1], valid[:1, :1] | True, kvs)
+            alone.append((cls_states, torch.stack(kvs, dim=1)))
+            idx = present.nonzero()[:, 0]
+            if idx.numel() == 0:
+                full.append(None)
+                cls_final.append(cls_states[:, -1, 0].expand(b, -1))
+                continue
+            kvs = []
+            states = self.modality_stream(embed(raw[idx]), valid[idx], kvs)  # (P, L+1, S, d)
+            row = torch.full((b,), -1, dtype=torch.long, device=idx.device).index_copy(
+                0, idx, torch.arange(idx.numel(), device=idx.device))  # (B,)
+            full.append((states, torch.stack(kvs, dim=1), row))
+            cls_final.append(torch.where(present.unsqueeze(1), states[row.clamp(min=0), -1, 0],
+                                         cls_states[:, -1, 0].expand(b, -1)))  # (B, d)
+        pattern = has[0].long() + 2 * has[1].long() + 4 * has[2].long()  # (B,)
+        order, free_parts, task_parts = [], [], []
+        for code in sorted({int(c) for c in pattern}):
+            idx = (pattern == code).nonzero()[:, 0]  # samples of this group
+            streams, kvs, group_valids = [], [], []
+            for m in range(3):
+                if code >> m & 1:
+                    states, kv, row = full[m]
+                    rows = row[idx]
+                    streams.append(states[rows])
+                    kvs.append(kv[rows])
+                    group_valids.append(valids[m][idx])
+                else:  # only the CLS, a masked key (the queries never attend to it)
+                    cls_states, cls_kv = alone[m]
+                    streams.append(cls_states.expand(idx.numel(), -1, -1, -1))
+                    kvs.append(cls_kv.expand(idx.numel(), -1, -1, -1))
+                    group_valids.append(torch.zeros(idx.numel(), 1, dtype=torch.bool, device=idx.device))
+            free, z_task = self.queries(streams, group_valids, task_ids[idx], kvs)
+            order.append(idx)
+            free_parts.append(free)
+            task_parts.append(z_task)
+        inverse = torch.empty_like(pattern).index_copy_(0, torch.cat(order), torch.arange(b, device=pattern.device))
+        free = torch.cat(free_parts)[inverse]  # (B, 4, d)
+        z_task = torch.cat(task_parts)[inverse]  # (B, K, d)
+        z_comb = torch.cat([free, torch.stack(cls_final, dim=1)], dim=1)  # (B, 7, d) in COMBINATIONS order
+        return self.head(z_comb, z_task, presence, task_ids)
 
     # --- MoE, fusion and heads (Eq. 5-12) ---------------------------------------------------------
 

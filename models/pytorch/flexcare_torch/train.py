@@ -179,7 +179,10 @@ class Trainer:
         task = dataset.task
         self.model.eval()
         losses, labels, probs = 0.0, [], []
-        for batch in batches(dataset, self.batch_size, False):
+        # batches of similar time-series length (the whole split sorted): less padding; the
+        # scores do not depend on the order
+        whole = len(dataset) // self.batch_size + 1 if self.bucket else 0
+        for batch in batches(dataset, self.batch_size, False, bucket=whole):
             out = self.model(*(batch[name].to(self.device) for name in MODEL_INPUTS))
             y = batch["labels"].to(self.device)
             losses += float(task_loss(task, out.logits[:, 0, :task.outputs], y)) * len(y)
