@@ -12,7 +12,7 @@
  * The same feature code as the stay service builds the inputs: the observations are discretized
  * up to `hours` and standardized with the model's statistics; the image is preprocessed; the
  * note's section (past medical history; brief hospital course for `drg`) — or the whole text,
- * normalized, when the section header is absent — goes through the manifest's note encoder.
+ * normalized, when the section is absent or empty — goes through the manifest's note encoder.
  * The answer is `{predictions}` in the shape of the stay predictions, without `stayId`/`seq`.
  *
  * @module
@@ -120,8 +120,9 @@ export async function predictOnce(
   for (const [section, tasks] of bySection) {
     let note = null;
     if (body.note !== undefined) {
-      const text = extractSection(body.note, section as "past-medical-history") ??
-        normalizeNoteText(body.note);
+      // As the stay service does: the section, else (absent or empty) the whole note.
+      const cut = extractSection(body.note, section as "past-medical-history");
+      const text = cut === null || cut === "" ? normalizeNoteText(body.note) : cut;
       const encoded = await encoder.encode(text);
       const tokens = Math.min(encoded.tokens, maxTokens);
       note = tokens === 0 ? null : {

@@ -246,3 +246,90 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "serve(): ready after warm-up, concurrent writes over HTTP, stays recovered after a restart",
+  ignore: NO_TORCH,
+  async fn() {
+    const model = await tinyModel();
+    const data = await Deno.makeTempDir({ prefix: "flexcare-serve-e2e-" });
+    const start = async () => {
+      const controller = new AbortController();
+      const { promise: listening, resolve: onListen } = Promise.withResolvers<number>();
+      const { promise: ready, resolve: onReady } = Promise.withResolvers<void>();
+      const done = serve({
+        port: 0,
+        model,
+        data,
+        backend: "wasm",
+        logLevel: "silent",
+        rateLimit: false,
+        signal: controller.signal,
+        onListen,
+        onReady,
+      });
+      const port = await listening;
+      return { url: `http://127.0.0.1:${port}`, ready, stop: () => (controller.abort(), done) };
+    };
+    const first = await start();
+    try {
+      await first.ready;
+      const models = await (await fetch(`${first.url}/v1/models`)).json();
+      assertEquals(models.models[0].backend, "wasm");
+      const post = (path: string, body: unknown) =>
+        fetch(`${first.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      // Many stays at once.
+      const ids = Array.from({ length: 8 }, (_, i) => `conc-${i}`);
+      const admitted = await Promise.all(ids.map((stayId) => post("/v1/stays", { stayId })));
+      assertEquals(admitted.map((r) => r.status), ids.map(() => 201));
+      await Promise.all(admitted.map((r) => r.body?.cancel()));
+      // Concurrent writes to one stay: serialized, every one stored, seqs unique and contiguous.
+      const writes = await Promise.all(
+        Array.from({ length: 12 }, (_, h) =>
+          post("/v1/stays/conc-0/observations", {
+            observations: [{
+              time: h + 0.5,
+              channel: "Heart Rate",
+              value: 70 + h,
+              eventId: `hr-${h}`,
+            }],
+          })),
+      );
+      assertEquals(writes.map((r) => r.status), writes.map(() => 200));
+      await Promise.all(writes.map((r) => r.json()));
+      const state = await (await fetch(`${first.url}/v1/stays/conc-0`)).json();
+      assertEquals(state.observations, 12);
+      const history = (await (await fetch(`${first.url}/v1/stays/conc-0/predictions`)).json())
+        .predictions as { seq: number }[];
+      assertEquals(history.map((p) => p.seq), history.map((_, i) => i + 1));
+      assert(history.length >= 2);
+      // Duplicate deliveries by event id are ignored.
+      const dup = await (await post("/v1/stays/conc-0/observations", {
+        observations: [{ time: 0.5, channel: "Heart Rate", value: 70, eventId: "hr-0" }],
+      })).json();
+      assertEquals([dup.accepted, dup.duplicates], [0, 1]);
+    } finally {
+      await first.stop();
+    }
+    const second = await start();
+    try {
+      const early = await fetch(`${second.url}/healthz`);
+      assertEquals(early.status, 200);
+      await early.body?.cancel();
+      await second.ready;
+      const state = await (await fetch(`${second.url}/v1/stays/conc-0`)).json();
+      assertEquals([state.status, state.observations], ["active", 12]);
+      const ready = await fetch(`${second.url}/readyz`);
+      assertEquals(ready.status, 200);
+      await ready.body?.cancel();
+    } finally {
+      await second.stop();
+      await Deno.remove(data, { recursive: true });
+    }
+  },
+});
