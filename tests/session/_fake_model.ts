@@ -8,7 +8,12 @@
  */
 import type { SessionModel } from "../../src/session/engine.ts";
 import type { ManifestTask, ModelManifest } from "../../src/model/manifest.ts";
-import type { StagedInputs, TaskOutput, TowerStates } from "../../src/model/flexcare_model.ts";
+import type {
+  SampleInputs,
+  StagedInputs,
+  TaskOutput,
+  TowerStates,
+} from "../../src/model/flexcare_model.ts";
 import { NORMALIZER_PH } from "../../src/features/normalizer.ts";
 
 const TASKS: ManifestTask[] = [
@@ -63,38 +68,64 @@ function output(task: ManifestTask, z: number): TaskOutput {
   };
 }
 
+/** Options of {@linkcode fakeModel}. */
+export interface FakeModelOptions {
+  /**
+   * Staged graphs (paper mode); `false` is a reference-mode model served through `predict`.
+   * @default {true}
+   */
+  staged?: boolean;
+}
+
 /** The fake model. */
-export function fakeModel(): SessionModel {
+export function fakeModel(options: FakeModelOptions = {}): SessionModel {
+  const staged = options.staged ?? true;
   const encode = (data: ArrayLike<number>): Promise<TowerStates> =>
     Promise.resolve({ dims: [1, 1, 1, 2], data: summary(data), mask: new Float32Array(1) });
-  return {
+  const model: SessionModel = {
     dir: ".",
     manifest: MANIFEST,
     normalizer: NORMALIZER_PH,
     runtime: { backend: "wasm", executionProviders: [], detail: "fake", ort: null },
     name: "fake",
     hash: "0".repeat(64),
-    staged: true,
+    staged,
     task(key: string | number): ManifestTask {
       const t = TASKS.find((t) => t.code === key || t.id === key);
       if (t === undefined) throw new RangeError(`Model has no task ${String(key)}`);
       return t;
     },
     async step(inputs: StagedInputs, keys: readonly (string | number)[]): Promise<TaskOutput[]> {
-      await Promise.resolve();
-      let z = 0;
-      if (inputs.timeseries !== null) {
-        const [a, b] = summary(inputs.timeseries.data);
-        z += a! * 0.01 + b! + inputs.timeseries.rows * 0.013;
-      }
-      if (inputs.imageStates !== null) z += inputs.imageStates.data[0]! * 0.1 + 0.3;
-      if (inputs.noteStates !== null) z += inputs.noteStates.data[1]! - 0.2;
-      return keys.map((k) => output(this.task(k), z));
+      if (!staged) throw new Error("A reference-mode model has no step graph");
+      return await compute(inputs, keys);
     },
-    predict(): Promise<TaskOutput[]> {
-      return Promise.reject(new Error("The fake model is staged"));
+    async predict(inputs: SampleInputs, keys: readonly (string | number)[]) {
+      if (staged) throw new Error("The fake model is staged: use step()");
+      return await compute({
+        timeseries: inputs.timeseries,
+        imageStates: inputs.image === null ? null : await encode(inputs.image),
+        noteStates: inputs.note === null ? null : await encode(inputs.note.data),
+      }, keys);
     },
-    encodeImage: (image: Float32Array) => encode(image),
-    encodeNote: (note: { data: Float32Array }) => encode(note.data),
+    encodeImage: (image: Float32Array) => staged ? encode(image) : noTower(),
+    encodeNote: (note: { data: Float32Array }) => staged ? encode(note.data) : noTower(),
   } as SessionModel;
+  function noTower(): Promise<never> {
+    return Promise.reject(new Error("A reference-mode model has no tower graphs"));
+  }
+  async function compute(
+    inputs: StagedInputs,
+    keys: readonly (string | number)[],
+  ): Promise<TaskOutput[]> {
+    await Promise.resolve();
+    let z = 0;
+    if (inputs.timeseries !== null) {
+      const [a, b] = summary(inputs.timeseries.data);
+      z += a! * 0.01 + b! + inputs.timeseries.rows * 0.013;
+    }
+    if (inputs.imageStates !== null) z += inputs.imageStates.data[0]! * 0.1 + 0.3;
+    if (inputs.noteStates !== null) z += inputs.noteStates.data[1]! - 0.2;
+    return keys.map((k) => output(model.task(k), z));
+  }
+  return model;
 }

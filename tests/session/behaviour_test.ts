@@ -21,6 +21,7 @@ class Clock {
 
 async function open(
   options: {
+    staged?: boolean;
     dataDir?: string;
     clock?: Clock;
     maxResidentStays?: number;
@@ -31,7 +32,7 @@ async function open(
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "flexcare-behaviour-" });
   const service = await createStayService({
     dataDir,
-    model: fakeModel(),
+    model: fakeModel({ staged: options.staged ?? true }),
     sweepIntervalMs: 0,
     retentionHours: 24,
     ...(options.clock === undefined ? {} : { clock: options.clock.now }),
@@ -382,4 +383,25 @@ Deno.test("subscribers get each new prediction once, in order; closed service re
     await again.service.close();
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("a reference-mode model (no staged graphs) is served through the one graph", async () => {
+  const run = async (staged: boolean) => {
+    const clock = new Clock();
+    let { service, dataDir } = await open({ staged, clock });
+    try {
+      await admitWithHours(service, "s1", 3);
+      await service.addImage("s1", smallPng(), { time: 1.5 });
+      await service.addNote("s1", NOTE, { time: 0.5 });
+      await service.close();
+      ({ service } = await open({ staged, clock, dataDir })); // reload: inputs re-encoded lazily
+      const r = await service.addObservations("s1", hourOfVitals(3, prng(8)));
+      assertEquals(r.predictions[0]!.modalities, { timeseries: true, image: true, note: true });
+      return strip(await service.predictions("s1"));
+    } finally {
+      await service.close();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  };
+  assertEquals(await run(false), await run(true));
 });
