@@ -405,3 +405,40 @@ Deno.test("a reference-mode model (no staged graphs) is served through the one g
   };
   assertEquals(await run(false), await run(true));
 });
+
+Deno.test("a model failure during a write stores nothing; the retried write equals a clean run", async () => {
+  const base = fakeModel();
+  let failing = false;
+  const model = {
+    ...base,
+    step: (inputs: Parameters<typeof base.step>[0], keys: Parameters<typeof base.step>[1]) =>
+      failing ? Promise.reject(new Error("inference failed")) : base.step(inputs, keys),
+  };
+  const dataDir = await Deno.makeTempDir({ prefix: "flexcare-behaviour-" });
+  const service = await createStayService({ dataDir, model, sweepIntervalMs: 0 });
+  const clock = new Clock();
+  const clean = await open({ clock });
+  try {
+    const rand = prng(4);
+    const batches = Array.from({ length: 5 }, (_, h) => hourOfVitals(h, rand, "f"));
+    for (const s of [service, clean.service]) await s.admit("s1", { admittedAt: ADMITTED });
+    for (const b of batches.slice(0, 3)) await service.addObservations("s1", b);
+    const before = { counts: service.counts(), state: await service.get("s1") };
+    failing = true;
+    await assertRejects(() => service.addObservations("s1", batches[3]!), Error, "inference");
+    await assertRejects(() => service.addNote("s1", NOTE), Error, "inference");
+    assertEquals({ counts: service.counts(), state: await service.get("s1") }, before);
+    failing = false;
+    for (const b of batches.slice(3)) await service.addObservations("s1", b);
+    for (const b of batches) await clean.service.addObservations("s1", b);
+    assertEquals(
+      strip(await service.predictions("s1")),
+      strip(await clean.service.predictions("s1")),
+    );
+  } finally {
+    await service.close();
+    await clean.service.close();
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(clean.dataDir, { recursive: true });
+  }
+});
