@@ -78,6 +78,12 @@ export {
 } from "./src/data/tasks.ts";
 export { type AppOptions, createApp } from "./routes/app.ts";
 export {
+  FhirInputError,
+  type FhirMapping,
+  type FhirObservation,
+  fhirToObservations,
+} from "./src/features/fhir.ts";
+export {
   type SyntheticDatasetOptions,
   type SyntheticDatasetSummary,
   writeSyntheticDataset,
