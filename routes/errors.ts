@@ -8,12 +8,13 @@
  * - `ImageInputError`: 415 for media-type problems, 413 for too-large images, 422 otherwise;
  * - `FhirInputError`: 422 `invalid_fhir` with the FHIR path;
  * - Hono's `HTTPException` (body limits): its status;
- * - anything else: 500 `internal`, logged without request data.
+ * - anything else: 500 `internal`, logged with its route and class only (details at debug).
  *
  * @module
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
 import { z } from "zod";
 import { ServiceError } from "../src/session/errors.ts";
 import { FeatureInputError } from "../src/features/errors.ts";
@@ -103,8 +104,9 @@ export function errorHandler(log: Logger): (error: Error, c: Context) => Respons
   return (error, c) => {
     const { status, body } = describeError(error);
     if (status >= 500 && status !== 503) {
-      log.error(`${c.req.method} request failed: ${error.name}: ${error.message}`);
-      log.debug(String(error.stack));
+      // The message may quote request data: only its class above debug.
+      log.error(`${c.req.method} ${routePath(c)} failed with ${error.name}`);
+      log.debug(String(error.stack ?? error.message));
     }
     return c.json(body, status as 400);
   };

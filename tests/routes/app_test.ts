@@ -430,3 +430,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test("an unexpected failure is a 500 without details, logged without request data", async () => {
+  const lines: string[] = [];
+  const service = new FakeStayService();
+  service.get = () => Promise.reject(new Error("boom with patient value 123.456"));
+  const app = createApp({
+    service,
+    log: createLogger("info", (l) => lines.push(l)),
+    rateLimit: false,
+  });
+  const res = await app.request("/v1/stays/s1");
+  assertEquals(res.status, 500);
+  assertEquals(await res.json(), { error: "internal", detail: "Internal server error" });
+  assert(
+    lines.some((l) => l.includes("GET /v1/stays/:stayId failed with Error")),
+    lines.join("\n"),
+  );
+  assert(!lines.join("\n").includes("123.456"));
+});
