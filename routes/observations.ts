@@ -206,6 +206,8 @@ export function observationRoutes(deps: RouteDeps): Hono {
     if (!ACCEPTED.includes(type)) throw unsupportedType(type, ACCEPTED);
     const service = deps.service();
     if (type === "application/x-ndjson") {
+      const length = Number(c.req.header("content-length") ?? 0);
+      if (length > deps.limits.ndjson) tooLarge(deps.limits.ndjson)();
       await service.get(stayId); // 404 before the stream starts
       return ndjsonStream(c, deps, stayId);
     }

@@ -76,6 +76,24 @@ Deno.test("NDJSON: line-by-line answers, bad lines named and not stored (fake se
     });
     assertEquals(missing.status, 404);
     await missing.body?.cancel();
+    const small = listen({ service, limits: { ndjson: 1000 } });
+    try {
+      const declared = await fetch(`${small.url}/v1/stays/s1/observations`, {
+        method: "POST",
+        headers: { "content-type": "application/x-ndjson" },
+        body: (obsLine(1, 1) + "\n").repeat(60), // a string body: Content-Length is sent
+      });
+      assertEquals([declared.status, (await declared.json()).error], [413, "payload_too_large"]);
+      const streamed = await postNdjson(
+        `${small.url}/v1/stays/s1/observations`,
+        Array(60).fill(obsLine(1, 1)),
+      );
+      assertEquals(streamed.status, 200);
+      assertEquals(streamed.lines.at(-2).error, "payload_too_large"); // stopped when the limit was passed
+      assertEquals(streamed.lines.at(-1).done, true);
+    } finally {
+      await small.close();
+    }
   } finally {
     await server.close();
   }
