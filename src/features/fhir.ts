@@ -368,7 +368,9 @@ function known(codes: string[]): string | undefined {
 }
 
 function mapObservation(resource: unknown, path: string, out: FhirObservation[]): boolean {
-  if (!isObject(resource)) return fail(path, `${path || "The body"} must be a FHIR resource object`);
+  if (!isObject(resource)) {
+    return fail(path, `${path || "The body"} must be a FHIR resource object`);
+  }
   if (resource.resourceType !== "Observation") {
     return fail(
       `${path}.resourceType`,
