@@ -18,19 +18,19 @@
  */
 import { type DiscretizerConfig, REFERENCE_CONFIG } from "../features/discretizer_config.ts";
 import { encodeObservation, EPS, MAX_HOURS } from "../features/observation.ts";
-import { FeatureInputError } from "../features/errors.ts";
 import { ImageInputError } from "../features/image/errors.ts";
 import { preprocessImage } from "../features/image/preprocess.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
 import type { NoteEncoder } from "../features/notes/encoder.ts";
-import { extractSection } from "../features/notes/section.ts";
-import { normalizeNoteText } from "../features/notes/normalize.ts";
 import { type SessionModel, StepEngine } from "./engine.ts";
 import { ServiceError } from "./errors.ts";
 import { KeyedMutex } from "./mutex.ts";
 import { type AppendBatch, EventStore, type StayRow, type StoreCounts } from "./store.ts";
-import { type AttachmentEntry, StayRuntime, type TimedObservation } from "./stay_runtime.ts";
-import { hoursSinceAdmission, parseIsoTimestamp } from "./time.ts";
+import type { AttachmentEntry, StayRuntime, TimedObservation } from "./stay_runtime.ts";
+import { replayStay } from "./replay.ts";
+import { hoursSinceAdmission } from "./time.ts";
+import { type Idempotency, idempotency } from "./idempotency.ts";
+import { checkEventId, checkStayId, featureError, isoOption, noteSection } from "./input.ts";
 import type {
   ObservationInput,
   StayPrediction,
@@ -132,8 +132,7 @@ export interface ManagedStayService extends StayService {
   residentStayIds(): string[];
 }
 
-/** Stay ids: 1-128 characters, letters, digits and `._:-`, starting with a letter or digit. */
-export const STAY_ID_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export { STAY_ID_PATTERN } from "./input.ts";
 
 const CONSOLE_LOGGER: SessionLogger = {
   debug() {},
@@ -297,7 +296,7 @@ class Service implements ManagedStayService {
     options: WriteOptions & { admittedAt?: string } = {},
   ): Promise<StayState> {
     return this.#serial(stayId, async () => {
-      const idem = await this.#idempotent(stayId, "admit", options, {
+      const idem = await idempotency(this.#store, this.#clock, stayId, "admit", options, {
         admittedAt: options.admittedAt ?? null,
       });
       if (idem.stored !== undefined) return idem.stored as StayState;
@@ -306,23 +305,9 @@ class Service implements ManagedStayService {
           field: "stayId",
         });
       }
-      let admittedAt = this.#now();
-      if (options.admittedAt !== undefined) {
-        const ms = typeof options.admittedAt === "string"
-          ? parseIsoTimestamp(options.admittedAt)
-          : undefined;
-        if (ms === undefined) {
-          throw new ServiceError(
-            422,
-            "invalid_time",
-            `Admission time ${
-              JSON.stringify(options.admittedAt)
-            } is not an ISO 8601 timestamp with a zone`,
-            { field: "admittedAt" },
-          );
-        }
-        admittedAt = new Date(ms).toISOString();
-      }
+      const admittedAt = options.admittedAt === undefined
+        ? this.#now()
+        : isoOption(options.admittedAt, "admittedAt", "Admission time");
       const row = this.#store.append(stayId, {
         create: { admittedAt },
         events: [{ kind: "admit", hours: null, payload: { admittedAt } }],
@@ -338,23 +323,13 @@ class Service implements ManagedStayService {
   discharge(stayId: string, options: WriteOptions & { at?: string } = {}): Promise<StayState> {
     return this.#serial(stayId, async () => {
       const row = this.#row(stayId);
-      const idem = await this.#idempotent(stayId, "discharge", options, { at: options.at ?? null });
+      const idem = await idempotency(this.#store, this.#clock, stayId, "discharge", options, {
+        at: options.at ?? null,
+      });
       if (idem.stored !== undefined) return idem.stored as StayState;
       this.#active(row);
       const now = this.#now();
-      let at = now;
-      if (options.at !== undefined) {
-        const ms = typeof options.at === "string" ? parseIsoTimestamp(options.at) : undefined;
-        if (ms === undefined) {
-          throw new ServiceError(
-            422,
-            "invalid_time",
-            `Discharge time ${JSON.stringify(options.at)} is not an ISO 8601 timestamp with a zone`,
-            { field: "at" },
-          );
-        }
-        at = new Date(ms).toISOString();
-      }
+      const at = options.at === undefined ? now : isoOption(options.at, "at", "Discharge time");
       const hours = (Date.parse(at) - Date.parse(row.admittedAt)) / 3_600_000;
       if (hours < 0) {
         throw new ServiceError(
@@ -384,7 +359,14 @@ class Service implements ManagedStayService {
   ): Promise<WriteResult> {
     return this.#serial(stayId, async () => {
       const row = this.#row(stayId);
-      const idem = await this.#idempotent(stayId, "observations", options, observations);
+      const idem = await idempotency(
+        this.#store,
+        this.#clock,
+        stayId,
+        "observations",
+        options,
+        observations,
+      );
       if (idem.stored !== undefined) return idem.stored as WriteResult;
       this.#active(row);
       if (!Array.isArray(observations) || observations.length === 0) {
@@ -462,7 +444,7 @@ class Service implements ManagedStayService {
           field: "image",
         });
       }
-      const idem = await this.#idempotent(stayId, "image", options, {
+      const idem = await idempotency(this.#store, this.#clock, stayId, "image", options, {
         mediaType: options.mediaType ?? null,
         time: options.time ?? null,
         eventId: options.eventId ?? null,
@@ -471,7 +453,7 @@ class Service implements ManagedStayService {
       this.#active(row);
       const duplicate = this.#duplicate(stayId, options.eventId, idem);
       if (duplicate !== undefined) return duplicate;
-      const stay = await this.#load(stayId, row);
+      const stay = this.#load(stayId, row);
       const hours = this.#attachmentTime(stay, options.time);
       let tensor: Float32Array;
       try {
@@ -514,7 +496,7 @@ class Service implements ManagedStayService {
       if (typeof text !== "string" || text.trim() === "") {
         throw new ServiceError(400, "invalid_note", "The note text is empty", { field: "text" });
       }
-      const idem = await this.#idempotent(stayId, "note", options, {
+      const idem = await idempotency(this.#store, this.#clock, stayId, "note", options, {
         text,
         time: options.time ?? null,
         eventId: options.eventId ?? null,
@@ -523,7 +505,7 @@ class Service implements ManagedStayService {
       this.#active(row);
       const duplicate = this.#duplicate(stayId, options.eventId, idem);
       if (duplicate !== undefined) return duplicate;
-      const stay = await this.#load(stayId, row);
+      const stay = this.#load(stayId, row);
       const hours = this.#attachmentTime(stay, options.time);
       const section = noteSection(text);
       const encoded = await this.#engine.encodeNoteText(section);
@@ -583,11 +565,13 @@ class Service implements ManagedStayService {
     const ids = this.#store.activeStayIds().slice(0, this.#maxResident);
     let loaded = 0;
     for (const stayId of ids) {
-      await this.#mutex.run(stayId, async () => {
+      await this.#mutex.run(stayId, () => {
         const row = this.#store.getStay(stayId);
-        if (row === undefined || row.status !== "active") return;
-        await this.#load(stayId, row);
-        loaded += 1;
+        if (row?.status === "active") {
+          this.#load(stayId, row);
+          loaded += 1;
+        }
+        return Promise.resolve();
       });
     }
     this.#log.info("Active stays recovered", { loaded });
@@ -671,7 +655,7 @@ class Service implements ManagedStayService {
   #duplicate(
     stayId: string,
     eventId: string | undefined,
-    idem: Idem,
+    idem: Idempotency,
   ): WriteResult | undefined {
     if (eventId === undefined) return undefined;
     checkEventId(eventId, "eventId");
@@ -686,7 +670,7 @@ class Service implements ManagedStayService {
     row: StayRow,
     entry: AttachmentEntry,
     event: AppendBatch["events"][number],
-    idem: Idem,
+    idem: Idempotency,
   ): Promise<WriteResult> {
     return this.#mutate(stayId, row, async (stay) => {
       const times = stay.addAttachment(entry, this.#maxSteps);
@@ -708,7 +692,7 @@ class Service implements ManagedStayService {
     row: StayRow,
     apply: (stay: StayRuntime) => Promise<{ batch: AppendBatch; result: WriteResult }>,
   ): Promise<WriteResult> {
-    const stay = await this.#load(stayId, row);
+    const stay = this.#load(stayId, row);
     let result: WriteResult;
     try {
       const applied = await apply(stay);
@@ -743,7 +727,7 @@ class Service implements ManagedStayService {
   }
 
   /** The resident stay, rebuilt from the log when it is not in memory. */
-  async #load(stayId: string, row: StayRow): Promise<StayRuntime> {
+  #load(stayId: string, row: StayRow): StayRuntime {
     const now = this.#clock().getTime();
     const hit = this.#resident.get(stayId);
     if (hit !== undefined) {
@@ -752,38 +736,10 @@ class Service implements ManagedStayService {
       this.#resident.set(stayId, hit);
       return hit.stay;
     }
-    const stay = new StayRuntime(stayId, Date.parse(row.admittedAt), this.#config);
-    const observations: TimedObservation[] = [];
-    for (const e of this.#store.events(stayId)) {
-      const p = e.payload as Record<string, unknown>;
-      if (e.kind === "obs") {
-        observations.push({
-          hours: p.hours as number,
-          channel: p.channel as string,
-          value: p.value as string | number,
-        });
-      } else if (e.kind === "image") {
-        stay.images.push({
-          kind: "image",
-          hours: p.hours as number,
-          eventSeq: e.seq,
-          ...(typeof p.mediaType === "string" ? { mediaType: p.mediaType } : {}),
-        });
-      } else if (e.kind === "note") {
-        stay.notes.push({
-          kind: "note",
-          hours: p.hours as number,
-          eventSeq: e.seq,
-          text: noteSection(p.text as string),
-        });
-      }
-    }
-    stay.restoreObservations(observations);
-    stay.markPublished(this.#store.predictionTimes(stayId));
+    const stay = replayStay(this.#store, row, this.#config);
     this.#resident.set(stayId, { stay, lastUsed: now });
     this.#evictOverflow();
     this.#log.debug("Stay loaded from the log", { stayId, events: row.lastEventSeq });
-    await Promise.resolve();
     return stay;
   }
 
@@ -794,56 +750,6 @@ class Service implements ManagedStayService {
       if (!this.#mutex.locked(stayId)) this.#resident.delete(stayId);
     }
   }
-
-  async #idempotent(
-    stayId: string,
-    operation: string,
-    options: WriteOptions,
-    request: unknown,
-    bytes?: Uint8Array,
-  ): Promise<Idem> {
-    const key = options.idempotencyKey;
-    const none: Idem = { stored: undefined, record: () => ({}), remember: () => {} };
-    if (key === undefined) return none;
-    if (typeof key !== "string" || key.length === 0 || key.length > 255) {
-      throw new ServiceError(
-        400,
-        "invalid_idempotency_key",
-        "Idempotency-Key must be 1-255 characters",
-        {
-          field: "Idempotency-Key",
-        },
-      );
-    }
-    const fingerprint = await fingerprintOf(operation, request, bytes);
-    const stored = this.#store.idempotency(stayId, key);
-    if (stored !== undefined) {
-      if (stored.operation !== operation || stored.fingerprint !== fingerprint) {
-        throw new ServiceError(
-          422,
-          "idempotency_key_reused",
-          "This Idempotency-Key was already used for a different request",
-          { field: "Idempotency-Key" },
-        );
-      }
-      return { ...none, stored: stored.response };
-    }
-    return {
-      stored: undefined,
-      record: (response) => ({ idempotency: { key, operation, fingerprint, response } }),
-      remember: (response) =>
-        this.#store.remember(stayId, { key, operation, fingerprint, response }, this.#now()),
-    };
-  }
-}
-
-interface Idem {
-  /** The response stored for this key, when the request was already served. */
-  readonly stored: unknown;
-  /** The `idempotency` field of an append batch (empty without a key). */
-  record(response: (row: StayRow) => unknown): Pick<AppendBatch, "idempotency">;
-  /** Stores a response for a request that appended nothing. */
-  remember(response: unknown): void;
 }
 
 function stateOf(row: StayRow): StayState {
@@ -857,73 +763,4 @@ function stateOf(row: StayRow): StayState {
     notes: row.notes,
     lastPredictionHours: row.lastPredictionHours,
   };
-}
-
-function checkStayId(stayId: unknown): void {
-  if (typeof stayId !== "string" || !STAY_ID_PATTERN.test(stayId)) {
-    throw new ServiceError(
-      400,
-      "invalid_stay_id",
-      "A stay id is 1-128 letters, digits or ._:- starting with a letter or digit",
-      { field: "stayId" },
-    );
-  }
-}
-
-function checkEventId(eventId: unknown, field: string): string {
-  if (typeof eventId !== "string" || eventId.length === 0 || eventId.length > 255) {
-    throw new ServiceError(400, "invalid_event_id", "An event id is a string of 1-255 characters", {
-      field,
-    });
-  }
-  return eventId;
-}
-
-/** The note text the model reads: the past medical history section, else the whole note. */
-function noteSection(text: string): string {
-  const section = extractSection(text, "past-medical-history");
-  return section === null || section === "" ? normalizeNoteText(text) : section;
-}
-
-const FIELD_OF_PROBLEM: Record<FeatureInputError["problem"], string> = {
-  unknown_channel: "channel",
-  unknown_category: "value",
-  not_a_number: "value",
-  not_finite: "value",
-  time_out_of_range: "time",
-};
-
-function featureError(stayId: string, error: unknown, field: string): unknown {
-  if (!(error instanceof FeatureInputError)) return error;
-  return new ServiceError(
-    422,
-    error.problem,
-    `Cannot append observation to stay "${stayId}": ${error.message}`,
-    { field: `${field}.${FIELD_OF_PROBLEM[error.problem]}`, cause: error },
-  );
-}
-
-async function fingerprintOf(
-  operation: string,
-  request: unknown,
-  bytes: Uint8Array | undefined,
-): Promise<string> {
-  let json: string;
-  try {
-    json = JSON.stringify([operation, request]);
-  } catch {
-    throw new ServiceError(400, "invalid_body", "The request cannot be serialized");
-  }
-  const text = new TextEncoder().encode(json);
-  const parts = bytes === undefined ? text : concat(text, bytes);
-  const digest = await crypto.subtle.digest("SHA-256", parts as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length + 1);
-  out.set(a);
-  out[a.length] = 0;
-  out.set(b, a.length + 1);
-  return out;
 }

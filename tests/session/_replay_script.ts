@@ -13,7 +13,7 @@ import { hourOfVitals, NOTE, prng, smallPng } from "./_data.ts";
 export const REPLAY_STAYS: readonly string[] = ["r1", "r2", "r3"];
 
 /** Hours of vitals per stay. */
-export const REPLAY_HOURS = 24;
+export const REPLAY_HOURS = 36;
 
 /** One write of the replay: its idempotency key and the call. */
 export interface ReplayWrite {

@@ -1,0 +1,96 @@
+/**
+ * Checks of what callers send to the stay service, raised as {@linkcode ServiceError}s naming
+ * the offending field, and the note text the model reads.
+ *
+ * @module
+ */
+import { FeatureInputError } from "../features/errors.ts";
+import { extractSection } from "../features/notes/section.ts";
+import { normalizeNoteText } from "../features/notes/normalize.ts";
+import { ServiceError } from "./errors.ts";
+import { parseIsoTimestamp } from "./time.ts";
+
+/** Stay ids: 1-128 characters, letters, digits and `._:-`, starting with a letter or digit. */
+export const STAY_ID_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * Throws 400 unless `stayId` matches {@linkcode STAY_ID_PATTERN}.
+ *
+ * @example
+ * ```ts
+ * import { checkStayId } from "./input.ts";
+ * checkStayId("icu-12.3");
+ * let refused = false;
+ * try { checkStayId("../x"); } catch { refused = true; }
+ * if (!refused) throw new Error();
+ * ```
+ */
+export function checkStayId(stayId: unknown): void {
+  if (typeof stayId !== "string" || !STAY_ID_PATTERN.test(stayId)) {
+    throw new ServiceError(
+      400,
+      "invalid_stay_id",
+      "A stay id is 1-128 letters, digits or ._:- starting with a letter or digit",
+      { field: "stayId" },
+    );
+  }
+}
+
+/** Throws 400 unless a client event id is a string of 1-255 characters. */
+export function checkEventId(eventId: unknown, field: string): string {
+  if (typeof eventId !== "string" || eventId.length === 0 || eventId.length > 255) {
+    throw new ServiceError(400, "invalid_event_id", "An event id is a string of 1-255 characters", {
+      field,
+    });
+  }
+  return eventId;
+}
+
+/**
+ * The note text the model reads: the normalized past medical history section, or the whole
+ * normalized note when it has no such section (or an empty one).
+ *
+ * @example
+ * ```ts
+ * import { noteSection } from "./input.ts";
+ * if (noteSection("PMH: CHF, COPD\nSocial History: none") !== "chf copd") throw new Error();
+ * if (noteSection("Febrile overnight.") !== "febrile overnight") throw new Error();
+ * ```
+ */
+export function noteSection(text: string): string {
+  const section = extractSection(text, "past-medical-history");
+  return section === null || section === "" ? normalizeNoteText(text) : section;
+}
+
+const FIELD_OF_PROBLEM: Record<FeatureInputError["problem"], string> = {
+  unknown_channel: "channel",
+  unknown_category: "value",
+  not_a_number: "value",
+  not_finite: "value",
+  time_out_of_range: "time",
+};
+
+/** A {@linkcode FeatureInputError} as a 422 naming `field.channel`, `.value` or `.time`. */
+export function featureError(stayId: string, error: unknown, field: string): unknown {
+  if (!(error instanceof FeatureInputError)) return error;
+  return new ServiceError(
+    422,
+    error.problem,
+    `Cannot append observation to stay "${stayId}": ${error.message}`,
+    { field: `${field}.${FIELD_OF_PROBLEM[error.problem]}`, cause: error },
+  );
+}
+
+/** An optional ISO timestamp option (`admittedAt`, `at`) as a normalized ISO string. */
+export function isoOption(value: unknown, field: string, what: string): string {
+  const ms = typeof value === "string" ? parseIsoTimestamp(value) : undefined;
+  if (ms === undefined) {
+    throw new ServiceError(
+      422,
+      "invalid_time",
+      `${what} ${JSON.stringify(value)} is not an ISO 8601 timestamp with a zone`,
+      { field },
+    );
+  }
+  return new Date(ms).toISOString();
+}
