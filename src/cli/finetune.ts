@@ -1,7 +1,7 @@
 /**
  * `flexcare finetune --task NAME --data DIR [--model DIR] [--kind binary|multilabel|multiclass]
  * [--label-fraction F] [--epochs N] [--seed S] [--init-token TASK|mean] [--out DIR]
- * [--class-weights] [--cache DIR] [--heads DIR] [--random-model DIR] [--no-baselines]
+ * [--class-weights] [--repeats N] [--cache DIR] [--heads DIR] [--random-model DIR] [--no-baselines]
  * [--backend wasm|native|auto] [--quiet]`: trains a new task head on the frozen backbone with
  * baselines, and writes `heads/<NAME>/head.json`, `report.md`, `report.json` and
  * `learning_curve.svg` under `--out` (see `src/finetune/finetune.ts`).
@@ -38,6 +38,7 @@ export function finetuneOptions(args: string[]): FinetuneOptions {
       "init-token": { type: "string" },
       out: { type: "string" },
       "class-weights": { type: "boolean" },
+      repeats: { type: "string" },
       cache: { type: "string" },
       heads: { type: "string" },
       "random-model": { type: "string" },
@@ -79,6 +80,8 @@ export function finetuneOptions(args: string[]): FinetuneOptions {
   if (seed !== undefined) options.seed = seed;
   if (values["init-token"] !== undefined) options.initToken = values["init-token"];
   if (values["class-weights"]) options.classWeights = true;
+  const repeats = number("repeats", values.repeats, (n) => Number.isInteger(n) && n >= 1);
+  if (repeats !== undefined) options.repeats = repeats;
   if (values.cache !== undefined) options.cacheDir = values.cache;
   if (values.heads !== undefined) options.headsDir = values.heads;
   if (values["random-model"] !== undefined) options.randomModel = values["random-model"];

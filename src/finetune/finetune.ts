@@ -66,6 +66,13 @@ export interface FinetuneOptions {
    */
   initToken?: string;
   /**
+   * Label draws at a fraction below 1 (each with its own seed: `seed`, `seed + 1`, ...); the
+   * report gives their mean and deviation, the artifact is the FlexCare head of the draw with
+   * the best validation score.
+   * @default {5 below 100%, else 1}
+   */
+  repeats?: number;
+  /**
    * Weigh classes inversely to their training frequency.
    * @default {false}
    */
@@ -93,18 +100,35 @@ export interface FinetuneOptions {
   progress?: boolean;
 }
 
-/** One trained head's scores. */
-export interface RunResult {
-  /** `flexcare`, `random-backbone` or `summary-regression`. */
-  readonly features: string;
-  readonly fraction: number;
+/** One head trained on one label draw. */
+export interface RepeatResult {
+  /** Seed of the label draw and of the head. */
+  readonly seed: number;
   readonly labelled: number;
   readonly bestEpoch: number;
   readonly epochsRun: number;
   readonly validation: Record<string, number>;
   readonly test: Record<string, number>;
-  /** 95% bootstrap interval of the leading test metric. */
+}
+
+/** The heads of one representation at one label fraction. */
+export interface RunResult {
+  /** `flexcare`, `random-backbone` or `summary`. */
+  readonly features: string;
+  readonly fraction: number;
+  /** Labelled samples (of the first draw; every draw has the same count). */
+  readonly labelled: number;
+  /** Best epoch and epochs run of the first draw. */
+  readonly bestEpoch: number;
+  readonly epochsRun: number;
+  /** Means over the label draws. */
+  readonly validation: Record<string, number>;
+  readonly test: Record<string, number>;
+  /** Standard deviations over the label draws (0 for one draw). */
+  readonly testSd: Record<string, number>;
+  /** 95% bootstrap interval over test samples of the leading metric, first draw. */
   readonly testCi: ConfidenceInterval;
+  readonly repeats: readonly RepeatResult[];
 }
 
 /** Everything {@linkcode finetune} measured (the JSON report). */
@@ -125,6 +149,25 @@ export interface FinetuneReport {
   readonly headPath: string;
   readonly seconds: Record<string, number>;
   readonly notes: readonly string[];
+}
+
+function meanOf(rows: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(rows[0] ?? {})) {
+    out[k] = rows.reduce((a, r) => a + r[k]!, 0) / rows.length;
+  }
+  return out;
+}
+
+function sdOf(rows: readonly Record<string, number>[]): Record<string, number> {
+  const mean = meanOf(rows);
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(mean)) {
+    out[k] = rows.length < 2
+      ? 0
+      : Math.sqrt(rows.reduce((a, r) => a + (r[k]! - mean[k]!) ** 2, 0) / (rows.length - 1));
+  }
+  return out;
 }
 
 function log(enabled: boolean, message: string): void {
@@ -244,7 +287,6 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
     const extractSeconds = (performance.now() - extractStarted) / 1000;
 
     const trainLabels = data.splits.train.map((s) => s.labels);
-    const labelled = labelFraction(trainLabels, { kind, fraction, seed });
     const all = trainLabels.map((_, i) => i);
     const valLabels = data.splits.val.map((s) => s.labels);
     const testLabels = data.splits.test.map((s) => s.labels);
@@ -252,64 +294,94 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
     const runs: RunResult[] = [];
     const histories = new Map<string, { history: readonly EpochRecord[]; best: number }>();
     let mainHead: LinearHead | null = null;
-    let mainRun: RunResult | null = null;
+    let mainRun: RepeatResult | null = null;
     const trainStarted = performance.now();
     const fractions = fraction < 1 ? [fraction, 1] : [1];
+    const repeats = options.repeats ?? (fraction < 1 ? 5 : 1);
+    if (!Number.isInteger(repeats) || repeats < 1) {
+      throw new RangeError(`Repeats must be a positive integer, got ${repeats}`);
+    }
+    let mainScore = -Infinity;
     for (const e of encoders) {
       for (const f of fractions) {
-        const idx = f === fraction ? labelled : all;
-        const v = vectors.train[e.name]!;
-        const rows: LabelledRows = {
-          x: rowsOf(v, idx),
-          width: v.width,
-          labels: idx.map((i) => trainLabels[i]!),
-        };
-        const val = vectors.val[e.name]!;
-        const trained = trainLinearHead(rows, {
-          kind,
-          outputs,
-          epochs: options.epochs ?? 200,
-          seed,
-          classWeights: options.classWeights ?? false,
-          ...(valLabels.length > 0
-            ? { validation: { x: val.data, width: val.width, labels: valLabels } }
-            : {}),
-          score: (probs, labels) => taskMetrics(kind, labels, probs)[lead]!,
-        });
-        const valProbs = predictAll(trained.head, val, valLabels.length);
-        const testProbs = predictAll(trained.head, vectors.test[e.name]!, testLabels.length);
+        const draws: RepeatResult[] = [];
+        let first: { probs: Float32Array[] } | null = null;
+        for (let r = 0; r < (f < 1 ? repeats : 1); r++) {
+          const idx = f < 1
+            ? labelFraction(trainLabels, { kind, fraction: f, seed: seed + r })
+            : all;
+          const v = vectors.train[e.name]!;
+          const rows: LabelledRows = {
+            x: rowsOf(v, idx),
+            width: v.width,
+            labels: idx.map((i) => trainLabels[i]!),
+          };
+          const val = vectors.val[e.name]!;
+          const trained = trainLinearHead(rows, {
+            kind,
+            outputs,
+            epochs: options.epochs ?? 200,
+            seed: seed + r,
+            classWeights: options.classWeights ?? false,
+            ...(valLabels.length > 0
+              ? { validation: { x: val.data, width: val.width, labels: valLabels } }
+              : {}),
+            score: (probs, labels) => taskMetrics(kind, labels, probs)[lead]!,
+          });
+          const valProbs = predictAll(trained.head, val, valLabels.length);
+          const testProbs = predictAll(trained.head, vectors.test[e.name]!, testLabels.length);
+          first ??= { probs: testProbs };
+          const draw: RepeatResult = {
+            seed: seed + r,
+            labelled: idx.length,
+            bestEpoch: trained.bestEpoch,
+            epochsRun: trained.history.length,
+            validation: taskMetrics(kind, valLabels, valProbs),
+            test: taskMetrics(kind, testLabels, testProbs),
+          };
+          draws.push(draw);
+          if (r === 0) {
+            histories.set(`${e.name}@${f}`, { history: trained.history, best: trained.bestEpoch });
+          }
+          // The artifact: the FlexCare head at the chosen fraction with the best validation score.
+          const score = draw.validation[lead] ?? NaN;
+          if (
+            e.name === "flexcare" && f === fraction &&
+            (mainHead === null || (Number.isFinite(score) && score > mainScore))
+          ) {
+            mainHead = trained.head;
+            mainRun = draw;
+            mainScore = Number.isFinite(score) ? score : -Infinity;
+          }
+        }
         const testCi = bootstrapCi(
           testLabels.length,
-          (w) => taskMetrics(kind, testLabels, testProbs, w)[lead]!,
+          (w) => taskMetrics(kind, testLabels, first!.probs, w)[lead]!,
           { resamples: 300, seed },
         );
         const run: RunResult = {
           features: e.name,
           fraction: f,
-          labelled: idx.length,
-          bestEpoch: trained.bestEpoch,
-          epochsRun: trained.history.length,
-          validation: taskMetrics(kind, valLabels, valProbs),
-          test: taskMetrics(kind, testLabels, testProbs),
+          labelled: draws[0]!.labelled,
+          bestEpoch: draws[0]!.bestEpoch,
+          epochsRun: draws[0]!.epochsRun,
+          validation: meanOf(draws.map((d) => d.validation)),
+          test: meanOf(draws.map((d) => d.test)),
+          testSd: sdOf(draws.map((d) => d.test)),
           testCi,
+          repeats: draws,
         };
         runs.push(run);
-        histories.set(`${e.name}@${f}`, { history: trained.history, best: trained.bestEpoch });
         log(
           verbose,
-          `finetune: ${e.name} at ${
-            (f * 100).toFixed(f < 0.1 ? 1 : 0)
-          }% (${idx.length} labelled): test ${
-            Object.entries(run.test).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(", ")
-          }`,
+          `finetune: ${e.name} at ${(f * 100).toFixed(f < 0.1 ? 1 : 0)}% (${run.labelled} labelled${
+            draws.length > 1 ? `, mean of ${draws.length} draws` : ""
+          }): test ${Object.entries(run.test).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(", ")}`,
         );
-        if (e.name === "flexcare" && f === fraction) {
-          mainHead = trained.head;
-          mainRun = run;
-        }
       }
     }
     const trainSeconds = (performance.now() - trainStarted) / 1000;
+    const firstDraw = labelFraction(trainLabels, { kind, fraction, seed });
 
     await Deno.mkdir(options.out, { recursive: true });
     const headsDir = options.headsDir ?? `${options.out}/heads`;
@@ -328,9 +400,9 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
       training: {
         data: options.data,
         label_fraction: fraction,
-        labelled: labelled.length,
+        labelled: mainRun!.labelled,
         train: trainLabels.length,
-        seed,
+        seed: mainRun!.seed,
         best_epoch: mainRun!.bestEpoch,
         class_weights: options.classWeights ?? false,
       },
@@ -381,13 +453,13 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
       seed,
       counts: {
         train: data.splits.train.length,
-        labelled: labelled.length,
+        labelled: firstDraw.length,
         val: data.splits.val.length,
         test: data.splits.test.length,
       },
       classCounts: {
         train: classCounts(kind, outputs, data.splits.train),
-        labelled: classCounts(kind, outputs, labelled.map((i) => data.splits.train[i]!)),
+        labelled: classCounts(kind, outputs, firstDraw.map((i) => data.splits.train[i]!)),
         test: classCounts(kind, outputs, data.splits.test),
       },
       runs,

@@ -52,19 +52,25 @@ export function finetuneMarkdown(r: FinetuneReport): string {
     } s, total ${r.seconds["total"]!.toFixed(1)} s`,
     `- Head artifact: \`${r.headPath}\``,
     "",
-    `| features | labels | labelled | best epoch | val ${m1} | val ${m2} | test ${m1} (95% CI) | test ${m2} |`,
-    "|---|---|---|---|---|---|---|---|",
+    `| features | labels | labelled | draws | val ${m1} | val ${m2} | test ${m1} ± sd | test ${m1} 95% CI (draw 1) | test ${m2} ± sd |`,
+    "|---|---|---|---|---|---|---|---|---|",
     ...r.runs.map((run) =>
       `| ${FEATURE_NAMES[run.features] ?? run.features} | ${
         pct(run.fraction)
-      } | ${run.labelled} | ${run.bestEpoch} | ${f(run.validation[m1])} | ${
+      } | ${run.labelled} | ${run.repeats.length} | ${f(run.validation[m1])} | ${
         f(run.validation[m2])
-      } | ${f(run.test[m1])} (${f(run.testCi.lower)}-${f(run.testCi.upper)}) | ${f(run.test[m2])} |`
+      } | ${f(run.test[m1])} ± ${f(run.testSd[m1])} | ${f(run.testCi.lower)}-${
+        f(run.testCi.upper)
+      } | ${f(run.test[m2])} ± ${f(run.testSd[m2])} |`
     ),
     "",
-    "Heads: one linear layer, Adam with weight decay, early stopping on the validation score; the",
-    "intervals are percentile bootstraps over test samples (300 resamples). Validation uses the",
-    "whole validation split at every label fraction. ![learning curve](learning_curve.svg)",
+    "Heads: one linear layer, Adam with weight decay, early stopping on the validation score.",
+    "Below 100% each row is the mean over label draws (seeds seed, seed+1, ...) with their",
+    "standard deviation; the interval is a percentile bootstrap over test samples (300",
+    "resamples) of the first draw. Validation uses the whole validation split at every label",
+    "fraction. The head artifact is the FlexCare draw with the best validation score.",
+    "",
+    "![learning curve](learning_curve.svg)",
   ];
   if (r.notes.length > 0) lines.push("", "Notes:", ...r.notes.map((n) => `- ${n}`));
   return lines.join("\n") + "\n";

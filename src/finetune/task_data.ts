@@ -60,6 +60,26 @@ async function readClassNames(path: string): Promise<string[] | null> {
   }
 }
 
+async function readDrgClasses(path: string): Promise<string[] | null> {
+  const names: string[] = [];
+  let header: string[] | null = null;
+  try {
+    for await (const { fields } of readCsvFile(path)) {
+      if (header === null) {
+        header = fields;
+        continue;
+      }
+      const get = (k: string) => fields[header!.indexOf(k)] ?? "";
+      names[Number(get("class"))] = `${get("drg_type")} ${get("drg_code")} ${get("description")}`
+        .trim();
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  return Array.from(names, (n, i) => n ?? String(i));
+}
+
 async function readAll(data: string, task: TaskInfo): Promise<Record<Split, Sample[]>> {
   const out = { train: [], val: [], test: [] } as Record<Split, Sample[]>;
   for (const split of SPLITS) {
@@ -71,7 +91,8 @@ async function readAll(data: string, task: TaskInfo): Promise<Record<Split, Samp
 /**
  * Reads the train, validation and test samples of a task. Class names of a multi-class task
  * come from the built-in task (LOS), else from an optional `classes.txt` in the task folder
- * (one name per line, line i = class i), else the class indices.
+ * (one name per line, line i = class i), else from `drg_classes.csv` (written by `extract`),
+ * else the class indices.
  *
  * @example A new task's folder
  * ```ts ignore
@@ -129,7 +150,8 @@ export async function loadTaskData(
     for (const split of SPLITS) for (const s of splits[split]) max = Math.max(max, s.labels[0]!);
     const named = info.classNames.length > 0
       ? [...info.classNames]
-      : await readClassNames(`${dataDir}/${folder}/classes.txt`);
+      : await readClassNames(`${dataDir}/${folder}/classes.txt`) ??
+        await readDrgClasses(`${dataDir}/${folder}/drg_classes.csv`);
     if (named !== null && named.length <= max) {
       throw new RangeError(
         `Task ${JSON.stringify(name)} has class ${max} but names only ${named.length} classes`,

@@ -70,6 +70,12 @@ export interface TrainHeadOptions {
    */
   classWeights?: boolean;
   /**
+   * Standardize the features with the training rows' mean and deviation while training (folded
+   * into the weights afterwards).
+   * @default {true}
+   */
+  standardize?: boolean;
+  /**
    * Seed of the initialization and batch order.
    * @default {0}
    */
@@ -235,7 +241,9 @@ export function trainLinearHead(train: LabelledRows, options: TrainHeadOptions):
   }
   if (train.labels.length === 0) throw new RangeError("Cannot train a head on no samples");
   const rand = seededRandom(options.seed ?? 0);
-  const stats = standardizer(train);
+  const stats = options.standardize ?? true
+    ? standardizer(train)
+    : { mean: new Float64Array(width), scale: new Float64Array(width).fill(1) };
   const xt = standardized(train, stats);
   const val = options.validation;
   const xv = val === undefined ? null : standardized(val, stats);
