@@ -28,7 +28,11 @@ export interface ModalitiesUsed {
 /** A published prediction. */
 export interface StayPrediction {
   readonly stayId: string;
-  /** Monotone sequence number per stay (SSE event id, `?since=`). */
+  /**
+   * Monotone sequence number per stay (SSE event id, `?since=`). Late data recomputes
+   * predictions already published: of several predictions with the same `task` and `hours`,
+   * the one with the highest `seq` is current.
+   */
   readonly seq: number;
   /** Task code (`dec`, `los`, or any task of the model). */
   readonly task: string;
