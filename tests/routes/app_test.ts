@@ -333,6 +333,27 @@ Deno.test("health, readiness, metrics, OpenAPI and docs", async () => {
     ]
   ) assert(path in doc.paths, path);
   assert(doc.components.schemas.Observation.properties.channel.enum.includes("Heart Rate"));
+  // Every $ref resolves; every operation has a summary and responses.
+  const refs: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === "object" && v !== null) {
+      for (const [k, x] of Object.entries(v)) k === "$ref" ? refs.push(x as string) : walk(x);
+    }
+  };
+  walk(doc);
+  assert(refs.length > 20);
+  for (const ref of refs) assert(ref.split("/").pop()! in doc.components.schemas, ref);
+  for (
+    const item of Object.values(doc.paths) as Record<
+      string,
+      { summary: string; responses: object }
+    >[]
+  ) {
+    for (const op of Object.values(item)) {
+      assert(op.summary && Object.keys(op.responses).length > 0);
+    }
+  }
   const docs = await call("GET", "/docs");
   assertEquals(docs.status, 200);
   assert(docs.text.includes('<script src="/docs.js">') && !docs.text.includes("http"));
