@@ -148,6 +148,7 @@ async function follow(
   if (!res.ok) throw new Error(`stream: HTTP ${res.status} ${await res.text()}`);
   let count = 0;
   let buffer = "";
+  const seen = new Set<string>();
   try {
     for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
       buffer += chunk;
@@ -161,7 +162,11 @@ async function follow(
         if (event === "ready") onReady();
         if (event === "prediction") {
           count++;
-          print(formatPrediction(JSON.parse(data)));
+          const p = JSON.parse(data) as StayPrediction;
+          const key = `${p.task}@${p.hours}`;
+          // Late data recomputes an hour: the newer prediction replaces the earlier one.
+          print(formatPrediction(p) + (seen.has(key) ? "  (update)" : ""));
+          seen.add(key);
         }
       }
     }
