@@ -14,6 +14,9 @@ export interface HostTensor {
   readonly data: Float32Array | BigInt64Array;
 }
 
+/** The tail of the run queue of each web runtime (or, on native, of each session). */
+const queues = new WeakMap<object, Promise<unknown>>();
+
 /** Statistics of a graph's runs. */
 export interface GraphStats {
   runs: number;
@@ -29,7 +32,6 @@ export class GraphSession {
   readonly #runtime: OrtRuntime;
   // deno-lint-ignore no-explicit-any
   readonly #session: any;
-  #queue: Promise<unknown> = Promise.resolve();
 
   // deno-lint-ignore no-explicit-any
   private constructor(name: string, spec: GraphSpec, runtime: OrtRuntime, session: any) {
@@ -64,8 +66,8 @@ export class GraphSession {
   }
 
   /**
-   * Runs the graph. Runs of one session are serialized (an ONNX session is not re-entrant on
-   * every backend).
+   * Runs the graph. Runs are serialized per web runtime (onnxruntime-web cannot overlap runs
+   * of different sessions) and per session on the native backend.
    */
   run(feed: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
     const missing = this.spec.inputs.map((i) => i.name).filter((n) => !(n in feed));
@@ -77,8 +79,11 @@ export class GraphSession {
         }]`,
       );
     }
-    const next = this.#queue.then(() => this.#run(feed));
-    this.#queue = next.catch(() => {});
+    // onnxruntime-web gives corrupt results when runs of two sessions overlap in one wasm
+    // instance, so every run on a web runtime goes through that runtime's single queue.
+    const key = this.#runtime.backend === "native" ? this : this.#runtime;
+    const next = (queues.get(key) ?? Promise.resolve()).then(() => this.#run(feed));
+    queues.set(key, next.catch(() => {}));
     return next;
   }
 

@@ -188,3 +188,42 @@ async function model_run_missing(dir: string): Promise<string> {
     await model.close();
   }
 }
+
+Deno.test({
+  name: "overlapping runs of different graphs give the same results as sequential runs",
+  ignore: NO_TORCH,
+  fn: async () => {
+    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
+    try {
+      const E = model.manifest.note_encoder.dim;
+      const timeseries = {
+        rows: 5,
+        columns: 76,
+        data: Float64Array.from({ length: 380 }, (_, i) => Math.sin(i)),
+      };
+      const image = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.cos(i));
+      const note = {
+        tokens: 3,
+        dim: E,
+        data: Float32Array.from({ length: 3 * E }, (_, i) => Math.sin(i / 7)),
+      };
+      const sequential = [
+        (await model.encodeImage(image)).data,
+        (await model.predict({ timeseries, image, note: null }, ["dec"]))[0]!.probs,
+        (await model.encodeNote(note)).data,
+      ];
+      const jobs: Promise<Float32Array>[] = [];
+      for (let i = 0; i < 4; i++) {
+        jobs.push(model.encodeImage(image).then((s) => s.data));
+        jobs.push(
+          model.predict({ timeseries, image, note: null }, ["dec"]).then((o) => o[0]!.probs),
+        );
+        jobs.push(model.encodeNote(note).then((s) => s.data));
+      }
+      const results = await Promise.all(jobs);
+      results.forEach((r, i) => assertEquals(r, sequential[i % 3]!, `job ${i}`));
+    } finally {
+      await model.close();
+    }
+  },
+});
