@@ -432,6 +432,42 @@ async function main(args: string[]) {
     split.test,
     classes.length,
   );
+  const render = (rows: Row[]) => {
+    const lines = [
+      "# Note encoders on MTSamples (medical specialty, linear probe)",
+      "",
+      `Measured ${
+        new Date().toISOString().slice(0, 16)
+      }Z with \`deno run -A bench/note_encoders.ts\``,
+      `(Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs shared with other jobs, 1 thread).`,
+      "",
+      `${notes.length} distinct notes, ${classes.length} specialties, stratified split ` +
+      `${split.train.length} train / ${split.test.length} test, 3 splits (seeds ${
+        SPLIT_SEEDS.join(", ")
+      }); macro-F1 is the mean ± sd over them, accuracy the mean. Majority-class (split 42) ` +
+      `baseline: macro-F1 ${majority.macroF1.toFixed(3)}, accuracy ${
+        majority.accuracy.toFixed(3)
+      }.`,
+      "",
+      "| encoder | what | E | tokens/note | macro-F1 | accuracy | ms/note (CPU ms) | load ms | size | probe L2 (split 42) |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+      ...rows.map((r) =>
+        `| \`${r.name}\` | ${r.note} | ${r.spec.dim} | ${r.tokensPerNote.toFixed(0)} | ${
+          r.macroF1.toFixed(3)
+        } ± ${r.macroF1Sd.toFixed(3)} | ` +
+        `${r.accuracy.toFixed(3)} | ${r.msPerNote.toFixed(1)} (${r.cpuMsPerNote.toFixed(1)}) | ${
+          r.loadMs.toFixed(0)
+        } | ${r.size} | ${r.l2} |`
+      ),
+      "",
+      "Notes: whole transcriptions, normalized like note sections, at most 512 tokens; features are",
+      "mean-pooled token embeddings; ms/note is encoding only (mean over all notes). BioBERT",
+      "(`biobert-onnx`) has no macro-F1 here: its weights cannot be downloaded in this environment;",
+      "its cost is measured with `--biobert DIR --only biobert-onnx --cost-only N` (README).",
+      "",
+    ];
+    return lines.join("\n");
+  };
   const rows: Row[] = [];
   for (const candidate of candidates) {
     if (only !== undefined && !only.includes(candidate.name)) continue;
@@ -449,41 +485,10 @@ async function main(args: string[]) {
         } tokens/note, load ${row.loadMs.toFixed(0)} ms`,
     );
     rows.push(row);
+    // Rewritten after every candidate, so a long run that is stopped keeps what it measured.
+    if (!Number.isFinite(limit)) await Deno.writeTextFile(out, render(rows));
   }
-  const lines = [
-    "# Note encoders on MTSamples (medical specialty, linear probe)",
-    "",
-    `Measured ${
-      new Date().toISOString().slice(0, 16)
-    }Z with \`deno run -A bench/note_encoders.ts\``,
-    `(Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs shared with other jobs, 1 thread).`,
-    "",
-    `${notes.length} distinct notes, ${classes.length} specialties, stratified split ` +
-    `${split.train.length} train / ${split.test.length} test, 3 splits (seeds ${
-      SPLIT_SEEDS.join(", ")
-    }); macro-F1 is the mean ± sd over them, accuracy the mean. Majority-class (split 42) ` +
-    `baseline: macro-F1 ${majority.macroF1.toFixed(3)}, accuracy ${majority.accuracy.toFixed(3)}.`,
-    "",
-    "| encoder | what | E | tokens/note | macro-F1 | accuracy | ms/note (CPU ms) | load ms | size | probe L2 (split 42) |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
-    ...rows.map((r) =>
-      `| \`${r.name}\` | ${r.note} | ${r.spec.dim} | ${r.tokensPerNote.toFixed(0)} | ${
-        r.macroF1.toFixed(3)
-      } ± ${r.macroF1Sd.toFixed(3)} | ` +
-      `${r.accuracy.toFixed(3)} | ${r.msPerNote.toFixed(1)} (${r.cpuMsPerNote.toFixed(1)}) | ${
-        r.loadMs.toFixed(0)
-      } | ${r.size} | ${r.l2} |`
-    ),
-    "",
-    "Notes: whole transcriptions, normalized like note sections, at most 512 tokens; features are",
-    "mean-pooled token embeddings; ms/note is encoding only (mean over all notes). BioBERT",
-    "(`biobert-onnx`) is not measured here: its weights cannot be downloaded in this environment.",
-    "",
-  ];
-  if (costOnly !== undefined) return;
-  if (only === undefined && !Number.isFinite(limit)) {
-    await Deno.writeTextFile(out, lines.join("\n"));
-  } else console.log(lines.join("\n"));
+  if (costOnly === undefined && Number.isFinite(limit)) console.log(render(rows));
 }
 
 if (import.meta.main) await main(Deno.args);
