@@ -252,6 +252,13 @@ Deno.test({
       assertEquals(out.data.length, expected.length);
       expected.forEach((v, i) => assertAlmostEquals(out.data[i]!, v, 1e-4));
 
+      // Overlapping calls (runs are queued per onnxruntime-web instance) match sequential ones.
+      const texts = ["copd", "the patient has htn", "unaffable copd .", "has has has"];
+      const sequential = [];
+      for (const t of texts) sequential.push(Array.from((await encoder.encode(t)).data));
+      const parallel = await Promise.all(texts.map((t) => encoder.encode(t)));
+      assertEquals(parallel.map((p) => Array.from(p.data)), sequential);
+
       // No special tokens, at most 512 pieces, nothing for an empty note.
       const long = await encoder.encode("the ".repeat(600));
       assertEquals(long.tokens, MAX_NOTE_TOKENS);

@@ -16,6 +16,7 @@ import {
   loadOnnxRuntime,
   NOTE_EXECUTION_PROVIDERS,
   type OnnxRuntimeOptions,
+  runExclusive,
 } from "./onnx_runtime.ts";
 import { parseVocab, WordPieceTokenizer } from "./wordpiece.ts";
 
@@ -59,9 +60,11 @@ export async function createBiobertOnnxEncoder(
     lowerCase: valid.lowerCase ?? false,
   });
   const ort = await loadOnnxRuntime(options);
-  const session = await ort.InferenceSession.create(await Deno.readFile(at(valid.model)), {
-    executionProviders: [...NOTE_EXECUTION_PROVIDERS],
-  });
+  const bytes = await Deno.readFile(at(valid.model));
+  const session = await runExclusive(
+    ort,
+    () => ort.InferenceSession.create(bytes, { executionProviders: [...NOTE_EXECUTION_PROVIDERS] }),
+  );
   const unknownInputs = session.inputNames.filter((name) =>
     !(FEEDABLE as readonly string[]).includes(name)
   );
@@ -99,7 +102,7 @@ export async function createBiobertOnnxEncoder(
     };
     const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
     for (const name of session.inputNames) feeds[name] = all[name as (typeof FEEDABLE)[number]]();
-    const result = await session.run(feeds);
+    const result = await runExclusive(ort, () => session.run(feeds));
     const output = result[outputName];
     const dims = output?.dims ?? [];
     if (output === undefined || dims.length !== 3 || dims[1] !== n || dims[2] !== valid.dim) {
@@ -114,5 +117,9 @@ export async function createBiobertOnnxEncoder(
     return { tokens: n, dim: valid.dim, data };
   }
 
-  return Object.freeze({ spec: valid, encode, close: () => session.release() });
+  return Object.freeze({
+    spec: valid,
+    encode,
+    close: () => runExclusive(ort, () => session.release()),
+  });
 }

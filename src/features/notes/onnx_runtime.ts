@@ -46,5 +46,31 @@ export function loadOnnxRuntime(options: OnnxRuntimeOptions = {}): Promise<Ort> 
   return loaded;
 }
 
+/** The tail of the run queue of each onnxruntime-web module (one wasm instance each). */
+const queues = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Runs `task` after every earlier task queued on the same onnxruntime-web module: runs of
+ * sessions that overlap in one wasm instance give corrupt results, so every `session.run` on the
+ * module goes through this queue (key it on the module object `loadOnnxRuntime` returns).
+ *
+ * @example
+ * ```ts
+ * import { runExclusive } from "./onnx_runtime.ts";
+ * const ort = {}; // stands for the imported onnxruntime-web module
+ * const order: number[] = [];
+ * await Promise.all([
+ *   runExclusive(ort, async () => { await new Promise((r) => setTimeout(r, 5)); order.push(1); }),
+ *   runExclusive(ort, () => { order.push(2); return Promise.resolve(); }),
+ * ]);
+ * if (order.join() !== "1,2") throw new Error();
+ * ```
+ */
+export function runExclusive<T>(ort: object, task: () => Promise<T>): Promise<T> {
+  const next = (queues.get(ort) ?? Promise.resolve()).then(task);
+  queues.set(ort, next.catch(() => {}));
+  return next;
+}
+
 /** The execution providers used for every note-encoder session. */
 export const NOTE_EXECUTION_PROVIDERS: readonly string[] = Object.freeze(["wasm"]);
