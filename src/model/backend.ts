@@ -61,6 +61,31 @@ export function loadWebOrt(): Promise<WebOrt> {
   return webOrt;
 }
 
+const queues = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Runs `task` after every earlier task queued on the same runtime module has settled.
+ * onnxruntime-web gives corrupt results when runs (or session creations) of two sessions
+ * overlap in one wasm instance, so every model graph and note encoder queues here.
+ *
+ * @example Two tasks in order
+ * ```ts
+ * import { runExclusive } from "./backend.ts";
+ * const key = {};
+ * const order: number[] = [];
+ * await Promise.all([
+ *   runExclusive(key, async () => { await new Promise((r) => setTimeout(r, 5)); order.push(1); }),
+ *   runExclusive(key, async () => { order.push(2); }),
+ * ]);
+ * if (order.join() !== "1,2") throw new Error();
+ * ```
+ */
+export function runExclusive<T>(key: object, task: () => Promise<T>): Promise<T> {
+  const next = (queues.get(key) ?? Promise.resolve()).then(task);
+  queues.set(key, next.catch(() => {}));
+  return next;
+}
+
 interface GpuAdapterLike {
   info?: {
     isFallbackAdapter?: boolean;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { OrtRuntime } from "./backend.ts";
+import { type OrtRuntime, runExclusive } from "./backend.ts";
 import type { GraphSpec } from "./manifest.ts";
 
 /** A named tensor as plain data. */
@@ -13,9 +13,6 @@ export interface HostTensor {
   readonly dtype: "float32" | "int64";
   readonly data: Float32Array | BigInt64Array;
 }
-
-/** The tail of the run queue of each web runtime (or, on native, of each session). */
-const queues = new WeakMap<object, Promise<unknown>>();
 
 /** Statistics of a graph's runs. */
 export interface GraphStats {
@@ -81,10 +78,8 @@ export class GraphSession {
     }
     // onnxruntime-web gives corrupt results when runs of two sessions overlap in one wasm
     // instance, so every run on a web runtime goes through that runtime's single queue.
-    const key = this.#runtime.backend === "native" ? this : this.#runtime;
-    const next = (queues.get(key) ?? Promise.resolve()).then(() => this.#run(feed));
-    queues.set(key, next.catch(() => {}));
-    return next;
+    const key = this.#runtime.backend === "native" ? this : this.#runtime.ort;
+    return runExclusive(key, () => this.#run(feed));
   }
 
   async #run(feed: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { loadOnnxRuntime } from "../../../src/features/notes/onnx_runtime.ts";
+import { loadWebOrt } from "../../../src/model/backend.ts";
 
 interface JsonTensor {
   dims: number[];
@@ -19,7 +19,7 @@ interface JsonTensor {
 const dir = Deno.args[0];
 if (dir === undefined) throw new Error("expected a model directory");
 const tolerance = Number(Deno.args[1] ?? "1e-4");
-const ort = await loadOnnxRuntime();
+const ort = await loadWebOrt();
 const manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
 let worst = 0;
 for (const [name, files] of Object.entries(manifest.parity as Record<string, Record<string, string>>)) {

@@ -12,16 +12,11 @@ import {
   type NoteEncoder,
   parseNoteEncoderSpec,
 } from "./encoder.ts";
-import {
-  loadOnnxRuntime,
-  NOTE_EXECUTION_PROVIDERS,
-  type OnnxRuntimeOptions,
-  runExclusive,
-} from "./onnx_runtime.ts";
+import { loadWebOrt, runExclusive } from "../../model/backend.ts";
 import { parseVocab, WordPieceTokenizer } from "./wordpiece.ts";
 
 /** Options of {@linkcode createBiobertOnnxEncoder}. */
-export interface BiobertOnnxEncoderOptions extends OnnxRuntimeOptions {
+export interface BiobertOnnxEncoderOptions {
   /**
    * Folder that relative `model` and `vocab` paths of the spec are resolved against (the
    * manifest's folder).
@@ -59,11 +54,11 @@ export async function createBiobertOnnxEncoder(
   const tokenizer = new WordPieceTokenizer(parseVocab(await Deno.readTextFile(at(valid.vocab))), {
     lowerCase: valid.lowerCase ?? false,
   });
-  const ort = await loadOnnxRuntime(options);
+  const ort = await loadWebOrt();
   const bytes = await Deno.readFile(at(valid.model));
   const session = await runExclusive(
     ort,
-    () => ort.InferenceSession.create(bytes, { executionProviders: [...NOTE_EXECUTION_PROVIDERS] }),
+    () => ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }),
   );
   const unknownInputs = session.inputNames.filter((name) =>
     !(FEEDABLE as readonly string[]).includes(name)
