@@ -10,7 +10,7 @@ import { buildCohort } from "../../src/data/synth/cohort.ts";
 import { CHANNEL_RANGES, channelRangesFromCsv } from "../../src/data/synth/channel_ranges.ts";
 import { renderChestXray } from "../../src/data/synth/cxr_image.ts";
 import { encodeGrayscaleJpeg } from "../../src/data/synth/jpeg.ts";
-import { normalizeNoteText } from "../../src/data/synth/notes.ts";
+import { normalizeNoteText } from "../../src/features/notes/normalize.ts";
 import { createPrng } from "../../src/data/synth/prng.ts";
 import { simulateEpisode } from "../../src/data/synth/physiology.ts";
 import { taskRows } from "../../src/data/synth/samples.ts";

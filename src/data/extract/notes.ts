@@ -7,6 +7,7 @@
  * @module
  */
 import { findTableFile, type ScanOptions, scanTable } from "./mimic_tables.ts";
+import { normalizeNoteText } from "../../features/notes/normalize.ts";
 
 /** The two sections the tasks read. */
 export interface NoteSections {
@@ -14,13 +15,6 @@ export interface NoteSections {
   pastMedicalHistory: string;
   /** Brief hospital course (DRG), or "" when absent. */
   briefHospitalCourse: string;
-}
-
-const PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
-
-/** Removes line breaks and ASCII punctuation, trims (FlexCare `remove_symbol`). */
-export function normalizeNoteText(text: string): string {
-  return text.replace(/[\r\n]/g, "").replace(PUNCTUATION, "").trim();
 }
 
 function between(text: string, start: string, ends: readonly string[]): string {

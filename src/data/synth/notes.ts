@@ -9,24 +9,8 @@
  */
 import type { PhenotypeKey, ReasonKey } from "./conditions.ts";
 import type { Prng } from "./prng.ts";
+import { normalizeNoteText } from "../../features/notes/normalize.ts";
 import { hasPhenotype, type SyntheticStay } from "./stay.ts";
-
-const ASCII_PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
-
-/**
- * Normalizes note text as FlexCare's reference code does (`remove_symbol` after lower-casing):
- * lower case, line breaks and ASCII punctuation removed (a line break joins the words around
- * it, as in the reference), trimmed. The result never contains a comma or a line break.
- *
- * @example Lower case, no punctuation, one line
- * ```ts
- * import { normalizeNoteText } from "./notes.ts";
- * if (normalizeNoteText("- CHF (EF 25%),\n- Afib.") !== "chf ef 25 afib") throw new Error();
- * ```
- */
-export function normalizeNoteText(text: string): string {
-  return text.toLowerCase().replace(/[\r\n]/g, "").replace(ASCII_PUNCTUATION, "").trim();
-}
 
 /** Wraps a paragraph at about `width` characters, keeping each break's space at the line end. */
 function wrap(text: string, width = 78): string {
