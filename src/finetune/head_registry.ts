@@ -40,6 +40,19 @@ export interface RefusedHead {
   readonly error: Error;
 }
 
+/** A head as listed by {@linkcode HeadRegistry.describe}. */
+export interface HeadSummary {
+  readonly task: string;
+  readonly kind: FineTunedHead["kind"];
+  readonly outputs: number;
+  readonly labels: readonly string[];
+  readonly activation: "sigmoid" | "softmax";
+  readonly tokenInit: string;
+  readonly baseModel: string;
+  readonly metrics: Readonly<Record<string, unknown>>;
+  readonly createdAt: string;
+}
+
 /** A head's prediction for one sample. */
 export interface HeadPrediction extends HeadOutput {
   readonly head: FineTunedHead;
@@ -130,6 +143,21 @@ export class HeadRegistry {
     return head;
   }
 
+  /** One line per head for listings (`/v1/models`): no weights. */
+  describe(): HeadSummary[] {
+    return [...this.heads.values()].map((h) => ({
+      task: h.task,
+      kind: h.kind,
+      outputs: h.head.outputs,
+      labels: h.labels,
+      activation: h.kind === "multiclass" ? "softmax" : "sigmoid",
+      tokenInit: h.token.init,
+      baseModel: h.baseModel.hash,
+      metrics: h.metrics,
+      createdAt: h.createdAt,
+    }));
+  }
+
   /** The task tokens of some heads, for `FlexCareModel.predict`/`step` `options.tokens`. */
   tokens(names: readonly string[]): TaskToken[] {
     return names.map((n) => ({ code: n, vector: this.get(n).token.vector }));
@@ -140,9 +168,9 @@ export class HeadRegistry {
     return applyLinearHead(this.get(name).head, representation);
   }
 
-  #check(model: FlexCareModel): void {
+  #check(model: FlexCareModel, names: readonly string[]): void {
     if (model.hash !== this.modelHash) {
-      throw new HeadMismatchError("*", this.modelHash, model.hash, this.dir);
+      throw new HeadMismatchError(names.join(", "), this.modelHash, model.hash, this.dir);
     }
   }
 
@@ -159,7 +187,7 @@ export class HeadRegistry {
     inputs: SampleInputs,
     names: readonly string[],
   ): Promise<HeadPrediction[]> {
-    this.#check(model);
+    this.#check(model, names);
     return this.#finish(names, await model.predict(inputs, [], { tokens: this.tokens(names) }));
   }
 
@@ -169,7 +197,7 @@ export class HeadRegistry {
     inputs: StagedInputs,
     names: readonly string[],
   ): Promise<HeadPrediction[]> {
-    this.#check(model);
+    this.#check(model, names);
     return this.#finish(names, await model.step(inputs, [], { tokens: this.tokens(names) }));
   }
 }

@@ -317,6 +317,8 @@ export class FlexCareModel {
         }
         const row = free[i]!;
         data.set(token.vector, row * table.width);
+        // No built-in head reads this row: outputs 0 (kind and activation are placeholders;
+        // the caller's own head gives them, from `representation`).
         tasks.push({
           code: token.code,
           id: row,

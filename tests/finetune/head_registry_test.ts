@@ -75,6 +75,9 @@ Deno.test("the registry loads matching heads, lists refused ones, and applies he
       applyLinearHead(registry.get("drg").head, sp).probs,
     );
     assertEquals(registry.tokens(["drg"])[0]!.vector, new Float32Array([0.5, -0.25]));
+    assertEquals(registry.describe().map((h) => [h.task, h.outputs, h.activation, h.tokenInit]), [
+      ["drg", 3, "softmax", "mean"],
+    ]);
     await assertRejects(
       () => HeadRegistry.load(dir, { modelHash: HASH_A, strict: true }),
       TypeError,
