@@ -340,7 +340,11 @@ export class FlexCareModel {
     return { tasks, feed };
   }
 
-  #outputs(out: Record<string, HostTensor>, tasks: readonly ManifestTask[]): TaskOutput[] {
+  #outputs(
+    out: Record<string, HostTensor>,
+    tasks: readonly ManifestTask[],
+    sample = 0,
+  ): TaskOutput[] {
     const probs = out["probs"]!;
     const width = probs.dims[2]!;
     const logits = out["logits"]!.data as Float32Array;
@@ -349,14 +353,18 @@ export class FlexCareModel {
     const gateSize = gates.dims[2]! * gates.dims[3]!;
     const sp = out["s_p"]!;
     const spSize = sp.dims[2]!;
-    return tasks.map((task, k) => ({
-      task,
-      probs: (probs.data as Float32Array).slice(k * width, k * width + task.outputs),
-      logits: logits.slice(k * width, k * width + task.outputs),
-      alpha: alpha.slice(k * 7, (k + 1) * 7),
-      gates: (gates.data as Float32Array).slice(k * gateSize, (k + 1) * gateSize),
-      representation: (sp.data as Float32Array).slice(k * spSize, (k + 1) * spSize),
-    }));
+    const K = tasks.length;
+    return tasks.map((task, k) => {
+      const at = sample * K + k;
+      return {
+        task,
+        probs: (probs.data as Float32Array).slice(at * width, at * width + task.outputs),
+        logits: logits.slice(at * width, at * width + task.outputs),
+        alpha: alpha.slice(at * 7, (at + 1) * 7),
+        gates: (gates.data as Float32Array).slice(at * gateSize, (at + 1) * gateSize),
+        representation: (sp.data as Float32Array).slice(at * spSize, (at + 1) * spSize),
+      };
+    });
   }
 
   /**
@@ -368,31 +376,78 @@ export class FlexCareModel {
     taskKeys: readonly (string | number)[],
     options: RunTasksOptions = {},
   ): Promise<TaskOutput[]> {
+    return (await this.predictBatch([inputs], taskKeys, options))[0]!;
+  }
+
+  /**
+   * Runs the one graph on a batch of samples (the same tasks for each): time series and notes
+   * are zero-padded at the end to the longest in the batch, with their masks; absent modalities
+   * are zeros with presence 0. Returns, per sample, the outputs per task.
+   */
+  async predictBatch(
+    batch: readonly SampleInputs[],
+    taskKeys: readonly (string | number)[],
+    options: RunTasksOptions = {},
+  ): Promise<TaskOutput[][]> {
+    const B = batch.length;
+    if (B === 0) return [];
     const { tasks, feed } = this.#taskFeed(taskKeys, options.tokens ?? []);
-    const presence = new Float32Array([
-      inputs.timeseries !== null && inputs.timeseries.rows > 0 ? 1 : 0,
-      inputs.image !== null ? 1 : 0,
-      inputs.note !== null && inputs.note.tokens > 0 ? 1 : 0,
-    ]);
-    if (presence.every((p) => p === 0)) {
-      throw new RangeError("A sample needs at least one modality");
-    }
+    const maxRows = this.manifest.timeseries.max_rows;
     const E = this.#noteDim;
-    const note = inputs.note !== null && inputs.note.tokens > 0 ? inputs.note : null;
-    const out = await this.run("flexcare", {
-      ...this.#timeseriesFeed(inputs.timeseries),
-      image: f32([1, 3, 224, 224], inputs.image ?? new Float32Array(3 * 224 * 224)),
-      note: note === null
-        ? f32([1, 1, E], new Float32Array(E))
-        : f32([1, note.tokens, E], note.data.subarray(0, note.tokens * E)),
-      note_mask: f32(
-        [1, note?.tokens ?? 1],
-        new Float32Array(note?.tokens ?? 1).fill(note === null ? 0 : 1),
-      ),
-      presence: f32([1, 3], presence),
-      ...feed,
+    const rowsOf = (x: SampleInputs) => Math.min(x.timeseries?.rows ?? 0, maxRows);
+    const tokensOf = (x: SampleInputs) => x.note?.tokens ?? 0;
+    const T = Math.max(1, ...batch.map(rowsOf));
+    const N = Math.max(1, ...batch.map(tokensOf));
+    const ts = new Float32Array(B * T * 76);
+    const tsMask = new Float32Array(B * T);
+    const image = new Float32Array(B * 3 * 224 * 224);
+    const note = new Float32Array(B * N * E);
+    const noteMask = new Float32Array(B * N);
+    const presence = new Float32Array(B * 3);
+    batch.forEach((x, b) => {
+      const rows = rowsOf(x);
+      if (rows > 0) {
+        const m = x.timeseries!;
+        ts.set(m.data.subarray((m.rows - rows) * 76), b * T * 76);
+        tsMask.fill(1, b * T, b * T + rows);
+        presence[b * 3] = 1;
+      }
+      if (x.image !== null) {
+        image.set(x.image, b * 3 * 224 * 224);
+        presence[b * 3 + 1] = 1;
+      }
+      const tokens = tokensOf(x);
+      if (tokens > 0) {
+        if (x.note!.dim !== E) {
+          throw new TypeError(
+            `Note embeddings have width ${x.note!.dim}; the model's note encoder gives ${E}`,
+          );
+        }
+        note.set(x.note!.data.subarray(0, tokens * E), b * N * E);
+        noteMask.fill(1, b * N, b * N + tokens);
+        presence[b * 3 + 2] = 1;
+      }
+      if (presence[b * 3]! + presence[b * 3 + 1]! + presence[b * 3 + 2]! === 0) {
+        throw new RangeError(
+          `Sample ${b} of the batch has no modality: a sample needs at least one`,
+        );
+      }
     });
-    return this.#outputs(out, tasks);
+    const ids = feed["task_ids"]!.data as BigInt64Array;
+    const K = ids.length;
+    const taskIds = new BigInt64Array(B * K);
+    for (let b = 0; b < B; b++) taskIds.set(ids, b * K);
+    const out = await this.run("flexcare", {
+      ts: f32([B, T, 76], ts),
+      ts_mask: f32([B, T], tsMask),
+      image: f32([B, 3, 224, 224], image),
+      note: f32([B, N, E], note),
+      note_mask: f32([B, N], noteMask),
+      presence: f32([B, 3], presence),
+      ...feed,
+      task_ids: { dims: [B, K], dtype: "int64", data: taskIds },
+    });
+    return batch.map((_, b) => this.#outputs(out, tasks, b));
   }
 
   /**

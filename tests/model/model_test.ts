@@ -227,3 +227,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a padded batch of mixed samples gives each sample's own one-graph outputs",
+  ignore: NO_TORCH,
+  fn: async () => {
+    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
+    try {
+      const E = model.manifest.note_encoder.dim;
+      const matrix = (rows: number) => ({
+        rows,
+        columns: 76,
+        data: Float64Array.from({ length: rows * 76 }, (_, i) => Math.sin(i * rows)),
+      });
+      const image = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.cos(i / 3));
+      const note = (tokens: number) => ({
+        tokens,
+        dim: E,
+        data: Float32Array.from({ length: tokens * E }, (_, i) => Math.sin(i / tokens)),
+      });
+      const batch = [
+        { timeseries: matrix(3), image: null, note: null },
+        { timeseries: matrix(11), image, note: note(2) },
+        { timeseries: null, image: null, note: note(6) },
+        { timeseries: matrix(1), image, note: null },
+      ];
+      const together = await model.predictBatch(batch, ["ihm", "los"]);
+      for (let b = 0; b < batch.length; b++) {
+        assertClose(together[b]!, await model.predict(batch[b]!, ["ihm", "los"]), 1e-5);
+      }
+      assertEquals(await model.predictBatch([], ["ihm"]), []);
+    } finally {
+      await model.close();
+    }
+  },
+});
