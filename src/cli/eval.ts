@@ -4,14 +4,14 @@
  * `../eval/predictions.ts`) and writes `report.md`, `report.json` and reliability diagrams into
  * `DIR`, printing the Markdown report.
  *
- * `--model DIR --data DIR [--split test] [--batch-size N]` evaluates a model over a dataset
- * instead; it needs a {@linkcode ModelEvalSourceFactory} from the model runtime, passed in
- * {@linkcode EvalDependencies} (wired in {@linkcode DEFAULT_DEPENDENCIES}). Without one the
- * command fails with a message saying the mode is not available yet.
+ * `--model DIR --data DIR [--split test] [--batch-size N]` runs a model directory over a dataset
+ * split instead (`../eval/model_source.ts`), batched, with a progress bar; decompensation
+ * records carry NEWS2 and every record its modality pattern (`--by modality`).
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { modelEvalSource } from "../eval/model_source.ts";
 import { getTask, type Split, SPLITS } from "../data/tasks.ts";
 import {
   type EvalSource,
@@ -50,35 +50,24 @@ export interface EvalCommandOptions {
   seed?: number;
 }
 
-/** What the command needs from outside: the model runtime's source factory, when installed. */
+/** What the command needs from outside (tests inject their own). */
 export interface EvalDependencies {
-  /** Builds the `--model` source; `undefined` while no model runtime exists. */
-  readonly modelSource: ModelEvalSourceFactory | undefined;
+  /** Builds the `--model` source. */
+  readonly modelSource: ModelEvalSourceFactory;
 }
 
 /**
- * The dependencies `main` uses: the model runtime wires its factory here.
+ * The dependencies `main` uses: the model runtime's evaluation source.
  *
- * @example No model runtime yet
+ * @example The real model source
  * ```ts
  * import { DEFAULT_DEPENDENCIES } from "./eval.ts";
- * if (DEFAULT_DEPENDENCIES.modelSource !== undefined) throw new Error();
+ * if (typeof DEFAULT_DEPENDENCIES.modelSource !== "function") throw new Error();
  * ```
  */
-export const DEFAULT_DEPENDENCIES: EvalDependencies = Object.freeze({ modelSource: undefined });
-
-/**
- * Error message of `--model` without a model runtime.
- *
- * @example `--model` fails with this message
- * ```ts
- * import { main, MODEL_MODE_UNAVAILABLE } from "./eval.ts";
- * const message = await main(["--model", "m", "--data", "d", "--out", "o"]).catch((e) => e.message);
- * if (message !== MODEL_MODE_UNAVAILABLE) throw new Error();
- * ```
- */
-export const MODEL_MODE_UNAVAILABLE =
-  "Model-driven evaluation (--model DIR --data DIR) is not available yet: no model runtime is installed; evaluate stored predictions with --predictions FILE.jsonl";
+export const DEFAULT_DEPENDENCIES: EvalDependencies = Object.freeze({
+  modelSource: modelEvalSource,
+});
 
 /**
  * Evaluates a source and writes the report files.
@@ -164,7 +153,6 @@ export async function main(
         `--split must be one of ${SPLITS.join(", ")}, got ${JSON.stringify(split)}`,
       );
     }
-    if (deps.modelSource === undefined) throw new Error(MODEL_MODE_UNAVAILABLE);
     source = await deps.modelSource({
       modelDir: values.model,
       dataDir: values.data,

@@ -1,5 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { main, MODEL_MODE_UNAVAILABLE, runEval } from "../../src/cli/eval.ts";
+import { main, runEval } from "../../src/cli/eval.ts";
+import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
+import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
 import { UsageError } from "../../src/cli/usage_error.ts";
 import { memoryEvalSource, type ModelEvalOptions } from "../../src/eval/eval_source.ts";
 import type { PredictionRecord } from "../../src/eval/predictions.ts";
@@ -52,13 +54,60 @@ Deno.test("eval --predictions writes the report, JSON and diagrams", async () =>
   }
 });
 
-Deno.test("eval --model without a model runtime fails with a clear message", async () => {
-  const error = await assertRejects(() =>
-    main(["--model", "models/default", "--data", "data", "--out", "/tmp/unused"])
-  );
-  assertEquals(error.message, MODEL_MODE_UNAVAILABLE);
-  assert(error.message.includes("not available yet"));
+Deno.test({
+  name: "eval --model runs a real model over a synthetic cohort: report, NEWS2, modality subgroups",
+  ignore: NO_TORCH,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeSyntheticDataset({ outDir: `${dir}/data`, stays: 40, seed: 3 });
+      const out = `${dir}/report`;
+      const code = await quietly(() =>
+        main([
+          "--model",
+          "MODEL",
+          "--data",
+          `${dir}/data`,
+          "--tasks",
+          "ihm,dec,los,phe",
+          "--batch-size",
+          "4",
+          "--resamples",
+          "20",
+          "--by",
+          "modality",
+          "--out",
+          out,
+        ].map((a) => a === "MODEL" ? modelDir : a))
+      );
+      assertEquals(code, 0);
+      const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      assertEquals(json.tasks.map((t: { task: string }) => t.task).sort(), [
+        "dec",
+        "ihm",
+        "los",
+        "phe",
+      ]);
+      const samples = async (folder: string) =>
+        (await Deno.readTextFile(`${dir}/data/${folder}/test_multimodal_listfile.csv`)).trim()
+          .split("\n").length - 1;
+      const dec = json.tasks.find((t: { task: string }) => t.task === "dec");
+      assertEquals(dec.n, await samples("decompensation"));
+      assert(dec.news2 !== null, "decompensation carries the NEWS2 comparison");
+      assertEquals(
+        json.tasks.find((t: { task: string }) => t.task === "los").n,
+        await samples("length-of-stay"),
+      );
+      assert((await Deno.readTextFile(`${out}/report.md`)).includes("modality"));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
+
+let modelDir = "";
+const tiny = NO_TORCH ? undefined : tinyModel().then((d) => (modelDir = d));
+if (tiny) await tiny;
 
 Deno.test("eval --model uses the injected model source", async () => {
   const dir = await Deno.makeTempDir();
