@@ -7,7 +7,7 @@ import { preprocessImage } from "../../src/features/image/preprocess.ts";
 import { lastRows } from "../../src/features/matrix.ts";
 import { NORMALIZER_PH, standardize } from "../../src/features/normalizer.ts";
 import { createNoteEncoder } from "../../src/features/notes/create_encoder.ts";
-import { DEFAULT_NOTE_ENCODER } from "../../src/features/notes/encoder.ts";
+import { DEFAULT_NOTE_ENCODER, parseNoteEncoderSpec } from "../../src/features/notes/encoder.ts";
 
 /** Reads a float32 `.npy` written by the store: shape and data. */
 async function readNpy(path: string): Promise<{ shape: number[]; data: Float32Array }> {
@@ -55,7 +55,7 @@ Deno.test("tensorize writes the store the trainer reads, from the same feature c
       "phe",
       "rea",
     ]);
-    assertEquals(store.note.encoder, DEFAULT_NOTE_ENCODER);
+    assertEquals(store.note.encoder, parseNoteEncoderSpec(DEFAULT_NOTE_ENCODER));
     assert(store.shards.images.length > 1, "small shard limit splits images over several shards");
 
     // Same input and seed: identical bytes, augmentation included.

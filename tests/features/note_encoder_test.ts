@@ -20,9 +20,14 @@ import { charNgrams, tokenizeWords } from "../../src/features/notes/word_tokeniz
 const NOTE = "1 chf ef 35 s p icd placement 2 type 2 diabetes mellitus on insulin 3 htn hld";
 
 Deno.test("note encoder: spec validation names the bad field", () => {
+  // Unknown fields are dropped and every hashed setting is resolved to its value.
   assertEquals(parseNoteEncoderSpec({ kind: "hashed", dim: 8, extra: 1 }), {
     kind: "hashed",
     dim: 8,
+    seed: 0,
+    bigrams: false,
+    subwords: true,
+    maxTokens: 512,
   });
   assertThrows(() => parseNoteEncoderSpec({ kind: "hashed", dim: 0 }), RangeError, "dim 0");
   assertThrows(

@@ -134,7 +134,8 @@ function nonEmptyString(value: unknown, what: string): string {
 
 /**
  * Validates a note encoder spec read from a manifest (JSON) and returns a frozen copy with
- * only the known fields. Throws `TypeError`/`RangeError` naming the bad field.
+ * only the known fields, the hashed encoder's settings all resolved. Throws
+ * `TypeError`/`RangeError` naming the bad field.
  *
  * @example
  * ```ts
@@ -163,15 +164,15 @@ export function parseNoteEncoderSpec(json: unknown): NoteEncoderSpec {
           `Invalid note encoder seed ${JSON.stringify(seed)}: expected an integer`,
         );
       }
-      const bigrams = optionalBoolean(o.bigrams, "bigrams");
-      const subwords = optionalBoolean(o.subwords, "subwords");
+      // Every setting is resolved here, so a store or manifest written from this spec keeps
+      // meaning the same encoder when a default changes later.
       return Object.freeze({
         kind: "hashed",
         dim: positiveInt(o.dim, "dim", 65536),
-        ...(seed === undefined ? {} : { seed }),
-        ...(bigrams === undefined ? {} : { bigrams }),
-        ...(subwords === undefined ? {} : { subwords }),
-        ...withMax,
+        seed: seed ?? 0,
+        bigrams: optionalBoolean(o.bigrams, "bigrams") ?? false,
+        subwords: optionalBoolean(o.subwords, "subwords") ?? true,
+        maxTokens: maxTokens ?? MAX_NOTE_TOKENS,
       });
     }
     case "use-lite": {
