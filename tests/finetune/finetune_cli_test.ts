@@ -33,7 +33,18 @@ Deno.test({
       const data = `${dir}/data`;
       await writeSyntheticDataset({ outDir: data, stays: 40, seed: 3, imageSize: 256 });
       const out = `${dir}/out`;
-      const common = ["--data", data, "--model", model, "--random-model", model, "--epochs", "20"];
+      const common = [
+        "--data",
+        data,
+        "--model",
+        model,
+        "--random-model",
+        model,
+        "--epochs",
+        "20",
+        "--repeats",
+        "2",
+      ];
       const code = await main([
         "--task",
         "drg",
