@@ -32,6 +32,7 @@ import type { NoteEncoderSpec } from "../src/features/notes/encoder.ts";
 import { normalizeNoteText } from "../src/features/notes/normalize.ts";
 import { findPackageDir } from "../src/features/notes/package_dir.ts";
 import { SHARED_DIR } from "../tests/shared.ts";
+import { seededRandom } from "../src/data/random.ts";
 
 /** Labels that name a document type or setting rather than a clinical specialty. */
 const DOCUMENT_TYPES = new Set([
@@ -67,7 +68,7 @@ const CANDIDATES: readonly Candidate[] = [
   },
   {
     name: "hashed-words-bigrams",
-    spec: { kind: "hashed", dim: 768, subwords: false },
+    spec: { kind: "hashed", dim: 768, bigrams: true, subwords: false },
     note: "words + word pairs",
   },
   {
@@ -96,16 +97,6 @@ const CANDIDATES: readonly Candidate[] = [
     note: "USE lite, 16-word chunks",
   },
 ];
-
-function mulberry32(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -149,7 +140,7 @@ function loadNotes(path: string): { notes: Note[]; classes: string[] } {
 }
 
 function stratifiedSplit(labels: number[], fraction: number, seed: number) {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const byClass = new Map<number, number[]>();
   labels.forEach((l, i) => {
     if (!byClass.has(l)) byClass.set(l, []);
@@ -416,7 +407,7 @@ async function main(args: string[]) {
   }
   const limit = Number(flag(args, "--limit") ?? Infinity);
   let { notes, classes } = loadNotes(dataPath);
-  if (Number.isFinite(limit)) notes = shuffle([...notes], mulberry32(SEED)).slice(0, limit);
+  if (Number.isFinite(limit)) notes = shuffle([...notes], seededRandom(SEED)).slice(0, limit);
   const y = notes.map((n) => n.label);
   const split = stratifiedSplit(y, TEST_FRACTION, SEED);
   console.log(
