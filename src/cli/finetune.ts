@@ -1,5 +1,6 @@
 /**
  * `flexcare finetune --task NAME --data DIR [--model DIR] [--kind binary|multilabel|multiclass]
+ * [--listfile-dir FOLDER]
  * [--label-fraction F] [--epochs N] [--seed S] [--init-token TASK|mean] [--out DIR]
  * [--class-weights] [--repeats N] [--cache DIR] [--heads DIR] [--random-model DIR] [--no-baselines]
  * [--backend wasm|native|auto] [--quiet]`: trains a new task head on the frozen backbone with
@@ -32,6 +33,7 @@ export function finetuneOptions(args: string[]): FinetuneOptions {
       data: { type: "string" },
       model: { type: "string" },
       kind: { type: "string" },
+      "listfile-dir": { type: "string" },
       "label-fraction": { type: "string" },
       epochs: { type: "string" },
       seed: { type: "string" },
@@ -72,6 +74,7 @@ export function finetuneOptions(args: string[]): FinetuneOptions {
     }
     options.kind = values.kind as TaskKind;
   }
+  if (values["listfile-dir"] !== undefined) options.listfileDir = values["listfile-dir"];
   const fraction = number("label-fraction", values["label-fraction"], (n) => n > 0 && n <= 1);
   if (fraction !== undefined) options.labelFraction = fraction;
   const epochs = number("epochs", values.epochs, (n) => Number.isInteger(n) && n >= 1);

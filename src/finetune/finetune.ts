@@ -45,6 +45,8 @@ export interface FinetuneOptions {
   out: string;
   /** Label kind; from the labels when absent. */
   kind?: TaskKind;
+  /** Folder of the task's listfiles inside `data`. @default {the built-in folder, else `task`} */
+  listfileDir?: string;
   /**
    * Fraction of the training labels used (the paper's low-label setting is 0.01).
    * @default {1}
@@ -219,6 +221,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
 
   const data = await loadTaskData(options.data, options.task, {
     ...(options.kind ? { kind: options.kind } : {}),
+    ...(options.listfileDir ? { folder: options.listfileDir } : {}),
   });
   const kind = data.kind;
   const outputs = data.labelNames.length;
