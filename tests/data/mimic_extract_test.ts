@@ -166,6 +166,8 @@ Deno.test("extract mimic: a synthetic MIMIC-IV folder with CXR and notes", async
   try {
     await writeMimicIv(`${root}/mimic`);
     await writeCxrAndNotes(`${root}/cxr`, `${root}/notes`);
+    await Deno.mkdir(`${root}/cxr/files/p1/p1/s501`, { recursive: true });
+    await Deno.writeFile(`${root}/cxr/files/p1/p1/s501/d1.jpg`, new Uint8Array([0xff, 0xd8, 1, 2]));
     const out = `${root}/out`;
     const r = await extractMimic({
       inDir: `${root}/mimic`,
@@ -227,6 +229,12 @@ Deno.test("extract mimic: a synthetic MIMIC-IV folder with CXR and notes", async
     assertEquals(r.card.tasks.dia!.missing.note, 0);
     const sources = await Deno.readTextFile(`${out}/cxr/image_sources.csv`);
     assert(sources.includes("d1,files/p1/p1/s501/d1.jpg"));
+    // Listed images found in the CXR folder are placed where the dataset reader looks.
+    assertEquals(
+      await Deno.readFile(`${out}/cxr/resized/d1.jpg`),
+      new Uint8Array([0xff, 0xd8, 1, 2]),
+    );
+    assert(r.card.notes.some((n: string) => n.includes("1 placed") && n.includes("not found")));
   } finally {
     await Deno.remove(root, { recursive: true });
   }

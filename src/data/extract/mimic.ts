@@ -183,8 +183,13 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
       const lines = [formatCsvLine(["dicom_id", "source_path"])];
       for (const [dicom, path] of cxr.paths) lines.push(formatCsvLine([dicom, path]));
       await Deno.writeTextFile(`${options.outDir}/cxr/image_sources.csv`, lines.join("\n") + "\n");
+      const placed = await placeCxrImages(
+        options.cxrDir,
+        `${options.outDir}/cxr/resized`,
+        cxr.paths,
+      );
       notes.push(
-        `CXR: ${cxr.paths.size} AP images of cohort patients listed in cxr/image_sources.csv (paths relative to ${options.cxrDir}); resize them into cxr/resized/<dicom_id>.jpg before training.`,
+        `CXR: ${cxr.paths.size} AP images of cohort patients listed in cxr/image_sources.csv (paths relative to ${options.cxrDir}); ${placed.placed} placed in cxr/resized/<dicom_id>.jpg (hard link, or copy across file systems; the preprocessing resizes any size), ${placed.missing} listed but not found.`,
       );
     }
 
@@ -405,4 +410,31 @@ function diagnosisRows(
     }
   }
   return rows;
+}
+
+/**
+ * Puts each listed MIMIC-CXR-JPG file at `cxr/resized/<dicom_id>.jpg` of the output dataset:
+ * a hard link where the file systems allow it (no copy of a large archive), a copy otherwise.
+ * The images keep their size: the shared preprocessing resizes any size at training and serving.
+ */
+async function placeCxrImages(
+  cxrDir: string,
+  outDir: string,
+  paths: ReadonlyMap<string, string>,
+): Promise<{ placed: number; missing: number }> {
+  await Deno.mkdir(outDir, { recursive: true });
+  let placed = 0;
+  let missing = 0;
+  for (const [dicom, path] of paths) {
+    const from = `${cxrDir}/${path}`;
+    const to = `${outDir}/${dicom}.jpg`;
+    try {
+      await Deno.remove(to).catch(() => {});
+      await Deno.link(from, to).catch(() => Deno.copyFile(from, to));
+      placed++;
+    } catch {
+      missing++;
+    }
+  }
+  return { placed, missing };
 }
