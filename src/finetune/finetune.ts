@@ -233,13 +233,22 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
   const noteEncoder = await createNoteEncoder(model.manifest.note_encoder, { baseDir: model.dir });
   let random: FlexCareModel | null = null;
   try {
+    // What the inputs depend on besides the samples: part of every cache key.
+    const features = `features:${
+      JSON.stringify([
+        model.manifest.normalizer,
+        model.manifest.note_encoder,
+        model.manifest.timeseries.max_rows,
+        model.manifest.note_max_tokens ?? 512,
+      ])
+    }`;
     const token = initialTaskToken(model, options.initToken ?? "mean");
     encoders.push(
       backboneEncoder(
         "flexcare",
         model,
         { code: data.name, vector: token.vector },
-        `token:${token.init}`,
+        `token:${token.init}|${features}`,
       ),
     );
     if (options.baselines ?? true) {
@@ -253,7 +262,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
             "random-backbone",
             random,
             { code: data.name, vector: rtoken.vector },
-            `token:${rtoken.init}`,
+            `token:${rtoken.init}|${features}`,
           ),
         );
       } catch (error) {
@@ -263,9 +272,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
       const noteDim = model.manifest.note_encoder.dim;
       encoders.push({
         name: "summary",
-        key: `summary-v1|normalizer:${JSON.stringify(model.manifest.normalizer)}|notes:${
-          JSON.stringify(model.manifest.note_encoder)
-        }|width:${summaryWidth(noteDim)}`,
+        key: `summary-v1|${features}|width:${summaryWidth(noteDim)}`,
         encode: (inputs) => Promise.resolve(summaryFeatures(inputs, noteDim)),
       });
     }
