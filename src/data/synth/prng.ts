@@ -6,21 +6,7 @@
  *
  * @module
  */
-
-/** Mixes a seed and labels into a 32-bit hash (FNV-1a over the text, then a murmur3 finalizer). */
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { hashString32 } from "../random.ts";
 
 /**
  * A deterministic random stream. Create one with {@linkcode createPrng}; derive independent
@@ -46,9 +32,9 @@ export class Prng {
   /** Seeds the stream from a key string (use {@linkcode createPrng}). */
   constructor(key: string) {
     this.#key = key;
-    this.#a = hash32(`a:${key}`);
-    this.#b = hash32(`b:${key}`);
-    this.#c = hash32(`c:${key}`);
+    this.#a = hashString32(`a:${key}`);
+    this.#b = hashString32(`b:${key}`);
+    this.#c = hashString32(`c:${key}`);
     this.#d = 1;
     for (let i = 0; i < 12; i++) this.next();
   }

@@ -11,7 +11,7 @@
  */
 import { imagePath, predictionTime, readEpisode, readSamples, type Sample } from "../dataset.ts";
 import { Progress } from "../extract/progress.ts";
-import { seededRandom } from "../random.ts";
+import { hashString32, seededRandom } from "../random.ts";
 import { getTask, SPLITS, type TaskInfo } from "../tasks.ts";
 import { discretize } from "../../features/discretizer.ts";
 import { REFERENCE_CONFIG } from "../../features/discretizer_config.ts";
@@ -92,16 +92,6 @@ interface NoteRef {
   shard: number;
   start: number;
   tokens: number;
-}
-
-function hashString(text: string): number {
-  // FNV-1a, 32 bits: a stable per-image seed for augmentation draws.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 async function sha256(text: string): Promise<string> {
@@ -209,7 +199,7 @@ export async function tensorize(options: TensorizeOptions): Promise<TensorizeSum
     }
     for (let k = ref.augmented.length; k < copies; k++) {
       const rng = seededRandom(
-        (hashString(dicomId) ^ Math.imul(options.seed ?? 0, 0x9e3779b1) ^
+        (hashString32(dicomId) ^ Math.imul(options.seed ?? 0, 0x9e3779b1) ^
           Math.imul(k + 1, 0x85ebca6b)) >>> 0,
       );
       const at = await img.append(preprocessImage(await read(), { augment: { rng } }));

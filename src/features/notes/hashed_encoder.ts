@@ -19,6 +19,7 @@ import {
   parseNoteEncoderSpec,
 } from "./encoder.ts";
 import { charNgrams, tokenizeWords } from "./word_tokenizer.ts";
+import { hashString32 } from "../../data/random.ts";
 
 /** Distinct words whose vectors are kept between calls. */
 const WORD_CACHE_SIZE = 4096;
@@ -27,21 +28,6 @@ const WORD_CACHE_SIZE = 4096;
 interface WordPart {
   readonly vector: Float32Array;
   readonly sumSquares: number;
-}
-
-/** FNV-1a over UTF-16 code units, then murmur3's finalizer mixed with the seed. */
-function hashFeature(feature: string, seed: number): number {
-  let h = 0x811c9dc5 ^ seed;
-  for (let i = 0; i < feature.length; i++) {
-    h ^= feature.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** Adds `weight * s_f` to `out[offset .. offset+dim]`, drawing 32 signs per mulberry32 step. */
@@ -86,12 +72,12 @@ export function createHashedEncoder(spec: HashedNoteEncoderSpec): NoteEncoder {
     const hit = cache.get(word);
     if (hit !== undefined) return hit;
     const vector = new Float32Array(dim);
-    addSigns(vector, 0, dim, hashFeature(`w\u0001${word}`, seed), 1);
+    addSigns(vector, 0, dim, hashString32(`w\u0001${word}`, seed), 1);
     let sumSquares = 1;
     const grams = subwords ? charNgrams(word) : [];
     if (grams.length > 0) {
       const w = 1 / Math.sqrt(grams.length);
-      for (const gram of grams) addSigns(vector, 0, dim, hashFeature(`c\u0001${gram}`, seed), w);
+      for (const gram of grams) addSigns(vector, 0, dim, hashString32(`c\u0001${gram}`, seed), w);
       sumSquares += 1;
     }
     if (cache.size >= WORD_CACHE_SIZE) cache.delete(cache.keys().next().value!);
@@ -109,7 +95,7 @@ export function createHashedEncoder(spec: HashedNoteEncoderSpec): NoteEncoder {
       data.set(part.vector, offset);
       let sumSquares = part.sumSquares;
       if (bigrams && i > 0) {
-        addSigns(data, offset, dim, hashFeature(`b\u0001${words[i - 1]}\u0001${word}`, seed), 1);
+        addSigns(data, offset, dim, hashString32(`b\u0001${words[i - 1]}\u0001${word}`, seed), 1);
         sumSquares += 1;
       }
       const scale = 1 / Math.sqrt(sumSquares);
