@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { SHARED_DIR, sharedMissing } from "../shared.ts";
 import { extractMimic } from "../../src/data/extract/mimic.ts";
+import { readSamples } from "../../src/data/dataset.ts";
 import { parseCsv } from "../../src/data/csv.ts";
 import { parseEpisodeCsv } from "../../src/features/episode.ts";
 import { REFERENCE_CONFIG } from "../../src/features/discretizer_config.ts";
@@ -238,4 +239,33 @@ Deno.test("extract mimic: a synthetic MIMIC-IV folder with CXR and notes", async
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "extract mimic: every written sample of the demo reads back and has a modality",
+  ignore: sharedMissing("data/mimic-iii-demo"),
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "flexcare-mimic-read-" });
+    try {
+      await extractMimic({
+        inDir: `${SHARED_DIR}/data/mimic-iii-demo`,
+        outDir: out,
+        progress: false,
+      });
+      let n = 0;
+      for (const task of ["ihm", "dec", "phe", "los", "rea", "drg"]) {
+        for (const split of SPLITS) {
+          for await (const sample of readSamples(out, task, split)) {
+            assert(
+              sample.modalities.timeseries || sample.modalities.image || sample.modalities.note,
+            );
+            n++;
+          }
+        }
+      }
+      assert(n > 300, `${n} samples`);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
 });

@@ -234,7 +234,15 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
       } else {
         log.count("(ICU stays)", "no events in the ICU (no episode, no time-series samples)");
       }
-      for (const [code, row] of staySamples(stay, episode, context)) rows[code].push(row);
+      for (const [code, row] of staySamples(stay, episode, context)) {
+        // A sample needs a modality: a DRG admission whose stay had no ICU events, no image
+        // and no note section gives the model nothing to read.
+        if (row.episode === "" && row.dicomId === "" && row.note === "") {
+          log.count("(ICU stays)", `${code} sample skipped: no time series, image or note`);
+          continue;
+        }
+        rows[code].push(row);
+      }
     }
     bar.finish();
     if (cxr !== null) rows.dia = diagnosisRows(cxr, stays, admissions, noteSections, written);
