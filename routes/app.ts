@@ -14,7 +14,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { StayService } from "../src/session/types.ts";
 import type { FlexCareModel } from "../src/model/flexcare_model.ts";
 import type { NoteEncoder } from "../src/features/notes/encoder.ts";
-import { type BodyLimits, createDeps, DEFAULT_LIMITS } from "./deps.ts";
+import { type BodyLimits, createDeps, DEFAULT_LIMITS, HeadStore } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics, metricsMiddleware } from "./metrics.ts";
@@ -45,6 +45,11 @@ export interface AppOptions {
   model?: Late<FlexCareModel>;
   /** The note encoder for `/v1/predict` (default: built from the model's manifest on first use). */
   noteEncoder?: NoteEncoder;
+  /**
+   * Fine-tuned heads: a folder of `<name>/head.json` (loaded on first use, reloaded by
+   * `POST /v1/models/reload`) or a store shared with the caller. None when absent.
+   */
+  heads?: string | HeadStore;
   /**
    * Readiness for `/readyz`.
    * @default {() => model present}
@@ -105,6 +110,9 @@ export function createApp(options: AppOptions = {}): Hono {
     service,
     model,
     ...(options.noteEncoder === undefined ? {} : { noteEncoder: options.noteEncoder }),
+    ...(options.heads === undefined ? {} : {
+      heads: typeof options.heads === "string" ? new HeadStore(options.heads, log) : options.heads,
+    }),
     limits,
     metrics,
     log,

@@ -11,6 +11,7 @@ import { ServiceError } from "../src/session/errors.ts";
 import type { StayService } from "../src/session/types.ts";
 import type { FlexCareModel } from "../src/model/flexcare_model.ts";
 import type { NoteEncoder } from "../src/features/notes/encoder.ts";
+import { HeadRegistry, type HeadSummary } from "../src/finetune/head_registry.ts";
 import { createNoteEncoder } from "../src/features/notes/create_encoder.ts";
 import { badJson } from "./errors.ts";
 import { isStayId } from "./schemas.ts";
@@ -37,6 +38,96 @@ export const DEFAULT_LIMITS: BodyLimits = Object.freeze({
   ndjsonLine: 65_536,
 });
 
+/** A head that is not served, and why (for `/v1/models` and the reload answer). */
+export interface RefusedHeadInfo {
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** The heads a request sees: one registry, read once per request. */
+export interface HeadsView {
+  /** The loaded registry (`null` without a heads folder). */
+  readonly registry: HeadRegistry | null;
+  /** The served heads (those of the registry whose name is not a built-in task). */
+  readonly heads: readonly HeadSummary[];
+  /** Heads not served: another base model, unreadable, or named like a built-in task. */
+  readonly refused: readonly RefusedHeadInfo[];
+}
+
+/**
+ * The fine-tuned heads of a folder (`serve --heads DIR`), for the loaded model. A registry is
+ * immutable; {@linkcode HeadStore.reload} loads a new one and swaps it in at once, so a request
+ * that already read the old one finishes with it. Reloads run one after another (the last one
+ * wins). A head named like one of the model's built-in tasks is not served (the built-in task
+ * answers for that name); it is listed as refused.
+ */
+export class HeadStore {
+  /** The heads folder, or `null` (no heads). */
+  readonly dir: string | null;
+  readonly #log: Logger | undefined;
+  #current: HeadRegistry | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(dir: string | null, log?: Logger) {
+    this.dir = dir;
+    this.#log = log;
+  }
+
+  /** The current registry for this model, loaded on first use (`null` without a folder). */
+  current(model: FlexCareModel): Promise<HeadRegistry | null> {
+    if (this.dir === null) return Promise.resolve(null);
+    const now = this.#current;
+    if (now !== undefined && now.modelHash === model.hash) return Promise.resolve(now);
+    return this.reload(model);
+  }
+
+  /** Loads the folder again and swaps the new registry in (`null` without a folder). */
+  reload(model: FlexCareModel): Promise<HeadRegistry | null> {
+    const dir = this.dir;
+    if (dir === null) return Promise.resolve(null);
+    const next = this.#queue.then(async () => {
+      const registry = await HeadRegistry.load(dir, { modelHash: model.hash });
+      this.#current = registry;
+      const view = headsView(model, registry);
+      this.#log?.info(
+        `heads: ${view.heads.length} loaded from ${dir}${
+          view.heads.length ? ` (${view.heads.map((h) => h.task).join(", ")})` : ""
+        }`,
+      );
+      for (const r of view.refused) this.#log?.info(`heads: refused ${r.name}: ${r.reason}`);
+      return registry;
+    });
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+}
+
+/** The served and refused heads of a registry for a model. */
+export function headsView(model: FlexCareModel, registry: HeadRegistry | null): HeadsView {
+  if (registry === null) return { registry, heads: [], refused: [] };
+  const builtIn = new Set(model.manifest.tasks.map((t) => t.code));
+  const refused: RefusedHeadInfo[] = registry.refused.map((r) => ({
+    name: r.name,
+    reason: r.error.message,
+  }));
+  for (const name of registry.names()) {
+    if (builtIn.has(name)) {
+      refused.push({
+        name,
+        reason: `Head "${name}" has the name of a built-in task of the model, which answers for ${
+          JSON.stringify(name)
+        }: fine-tune it under another name (--task ${name}_local --listfile-dir ${name})`,
+      });
+    }
+  }
+  refused.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return {
+    registry,
+    heads: registry.describe().filter((h) => !builtIn.has(h.task)),
+    refused,
+  };
+}
+
 /** Dependencies of the route modules. */
 export interface RouteDeps {
   /** The stay service (503 when not available yet). */
@@ -45,6 +136,10 @@ export interface RouteDeps {
   model(): FlexCareModel;
   /** The model's note encoder, built on first use. */
   noteEncoder(): Promise<NoteEncoder>;
+  /** The fine-tuned heads a request sees (read once per request). */
+  heads(model: FlexCareModel): Promise<HeadsView>;
+  /** Reloads the heads folder (409 without one). */
+  reloadHeads(model: FlexCareModel): Promise<HeadsView>;
   readonly limits: BodyLimits;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -57,11 +152,13 @@ export function createDeps(options: {
   service: () => StayService | undefined;
   model: () => FlexCareModel | undefined;
   noteEncoder?: NoteEncoder;
+  heads?: HeadStore;
   limits: BodyLimits;
   metrics: Metrics;
   log: Logger;
   keepAliveMs: number;
 }): RouteDeps {
+  const store = options.heads ?? new HeadStore(null);
   let encoder: Promise<NoteEncoder> | undefined = options.noteEncoder === undefined
     ? undefined
     : Promise.resolve(options.noteEncoder);
@@ -89,6 +186,17 @@ export function createDeps(options: {
         encoder = createNoteEncoder(m.manifest.note_encoder, { baseDir: m.dir });
       }
       return encoder!;
+    },
+    heads: async (m: FlexCareModel) => headsView(m, await store.current(m)),
+    reloadHeads: async (m: FlexCareModel) => {
+      if (store.dir === null) {
+        throw new ServiceError(
+          409,
+          "no_heads_folder",
+          "The service has no heads folder to reload (start it with serve --heads DIR)",
+        );
+      }
+      return headsView(m, await store.reload(m));
     },
     limits: options.limits,
     metrics: options.metrics,

@@ -1,6 +1,12 @@
 /**
  * `GET /v1/models`: the loaded model — name, version, tasks, backend and its detail, graphs
- * with run statistics, mask mode, whether staged inference is used, and the backbone hash.
+ * with run statistics, mask mode, whether staged inference is used, the backbone hash, and the
+ * fine-tuned heads served for it (`heads`, weight-free) with those refused (`refusedHeads`:
+ * name and reason, e.g. trained on another base model).
+ *
+ * `POST /v1/models/reload`: loads the heads folder again without a restart and swaps the new
+ * registry in at once (requests in flight finish with the old one); answers
+ * `{heads: [...], refused: [{name, reason}]}`.
  *
  * @module
  */
@@ -10,8 +16,14 @@ import type { RouteDeps } from "./deps.ts";
 /** The model route. */
 export function modelRoutes(deps: RouteDeps): Hono {
   const app = new Hono();
-  app.get("/v1/models", (c) => {
+  app.post("/v1/models/reload", async (c) => {
     const model = deps.model();
+    const view = await deps.reloadHeads(model);
+    return c.json({ heads: view.heads, refused: view.refused });
+  });
+  app.get("/v1/models", async (c) => {
+    const model = deps.model();
+    const view = await deps.heads(model);
     const m = model.manifest;
     return c.json({
       models: [{
@@ -29,6 +41,8 @@ export function modelRoutes(deps: RouteDeps): Hono {
           outputs: t.outputs,
           labels: t.labels,
         })),
+        heads: view.heads,
+        refusedHeads: view.refused,
         combinations: m.combinations,
         noteEncoder: m.note_encoder.kind,
         graphs: [...model.graphs].map(([name, g]) => ({

@@ -129,6 +129,11 @@ export function openApiDocument(version: string): Json {
             probability: { type: "number" },
             probabilities: { type: "array", items: { type: "number" } },
             distribution: { type: "array", items: { type: "number" } },
+            labels: {
+              type: "array",
+              items: { type: "string" },
+              description: "Fine-tuned multi-label and multi-class heads: the label names",
+            },
             expectedRemainingDays: { type: "number" },
             news2: { type: "integer" },
             modalities: {
@@ -300,8 +305,31 @@ export function openApiDocument(version: string): Json {
           },
         }),
       },
+      "/v1/models/reload": {
+        post: op("Reload the fine-tuned heads folder without a restart", {
+          responses: {
+            "200": {
+              description: "The heads now served, and those refused with the reason",
+              content: json({
+                type: "object",
+                properties: {
+                  heads: { type: "array", items: { type: "object" } },
+                  refused: {
+                    type: "array",
+                    items: {
+                      type: "object",
+                      properties: { name: { type: "string" }, reason: { type: "string" } },
+                    },
+                  },
+                },
+              }),
+            },
+            ...errors(401, 409, 429, 503),
+          },
+        }),
+      },
       "/v1/models": {
-        get: op("The loaded model: tasks, backend, graphs, mask mode, hash", {
+        get: op("The loaded model: tasks, backend, graphs, mask mode, hash, fine-tuned heads", {
           responses: {
             "200": { description: "Models", content: json({ type: "object" }) },
             ...errors(401, 429, 503),

@@ -15,6 +15,13 @@
  * normalized, when the section is absent or empty — goes through the manifest's note encoder.
  * The answer is `{predictions}` in the shape of the stay predictions, without `stayId`/`seq`.
  *
+ * A task may also name a fine-tuned head of the heads folder (`serve --heads DIR`): the backbone
+ * runs with the head's task token and the head is applied to the representation s_p; the answer
+ * has the same shape as a built-in task of its kind (binary `probability`, multi-label
+ * `probabilities`, multi-class `distribution`), with the head's `labels` for multi-label and
+ * multi-class heads. A refused head (another base model, unreadable, named like a built-in task)
+ * gives 409 `head_refused` with the reason; an unknown name 422 `unknown_task` naming the field.
+ *
  * @module
  */
 import { Hono } from "hono";
@@ -23,10 +30,11 @@ import type { z } from "zod";
 import { PredictBody } from "./schemas.ts";
 import { mediaTypeOf, readJson, type RouteDeps, tooLarge, unsupportedType } from "./deps.ts";
 import { checkValues } from "./observations.ts";
+import type { HeadsView } from "./deps.ts";
 import { ServiceError } from "../src/session/errors.ts";
 import { toStayPrediction } from "../src/session/prediction.ts";
 import type { StayPrediction } from "../src/session/types.ts";
-import type { FlexCareModel } from "../src/model/flexcare_model.ts";
+import type { FlexCareModel, TaskOutput } from "../src/model/flexcare_model.ts";
 import type { NoteEncoder } from "../src/features/notes/encoder.ts";
 import { discretize } from "../src/features/discretizer.ts";
 import { lastRows } from "../src/features/matrix.ts";
@@ -36,8 +44,13 @@ import { extractSection, sectionForTask } from "../src/features/notes/section.ts
 import { normalizeNoteText } from "../src/features/notes/normalize.ts";
 import { news2FromMatrix } from "../src/eval/news2_matrix.ts";
 
-/** A one-shot prediction: a stay prediction without stay id and sequence number. */
-export type OneShotPrediction = Omit<StayPrediction, "stayId" | "seq">;
+/**
+ * A one-shot prediction: a stay prediction without stay id and sequence number; a fine-tuned
+ * head's multi-label or multi-class prediction also names its labels.
+ */
+export type OneShotPrediction = Omit<StayPrediction, "stayId" | "seq"> & {
+  readonly labels?: readonly string[];
+};
 
 function decodeBase64(text: string): Uint8Array {
   if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(text)) {
@@ -69,19 +82,23 @@ export async function predictOnce(
   model: FlexCareModel,
   encoder: NoteEncoder,
   body: z.infer<typeof PredictBody>,
+  heads?: HeadsView,
 ): Promise<OneShotPrediction[]> {
   const codes = body.tasks ?? model.manifest.tasks.map((t) => t.code);
+  const builtIn = new Set(model.manifest.tasks.map((t) => t.code));
+  const served = new Set(heads?.heads.map((h) => h.task) ?? []);
   codes.forEach((code, i) => {
-    if (!model.manifest.tasks.some((t) => t.code === code)) {
-      throw new ServiceError(
-        422,
-        "unknown_task",
-        `The model has no task ${JSON.stringify(code)}: it has ${
-          model.manifest.tasks.map((t) => t.code).join(", ")
-        }`,
-        { field: `tasks[${i}]` },
-      );
+    if (builtIn.has(code) || served.has(code)) return;
+    const refused = heads?.refused.find((r) => r.name === code);
+    if (refused !== undefined) {
+      throw new ServiceError(409, "head_refused", refused.reason, { field: `tasks[${i}]` });
     }
+    throw new ServiceError(
+      422,
+      "unknown_task",
+      `The model has no task ${JSON.stringify(code)}: it has ${[...builtIn, ...served].join(", ")}`,
+      { field: `tasks[${i}]` },
+    );
   });
   const observations = (body.observations ?? []).map((o, i) => ({
     hours: hoursOf(o.time, body.admittedAt, i),
@@ -136,9 +153,37 @@ export async function predictOnce(
         field: "note",
       });
     }
-    const outputs = await model.predict({ timeseries, image, note }, tasks);
+    const inputs = { timeseries, image, note };
+    const builtInTasks = tasks.filter((t) => builtIn.has(t));
+    const headTasks = tasks.filter((t) => !builtIn.has(t));
+    const outputs: { output: TaskOutput; labels?: readonly string[] }[] = [];
+    if (builtInTasks.length > 0) {
+      for (const output of await model.predict(inputs, builtInTasks)) outputs.push({ output });
+    }
+    if (headTasks.length > 0) {
+      // every head task is served, so the view has a registry
+      for (const p of await heads!.registry!.predict(model, inputs, headTasks)) {
+        const h = p.head;
+        outputs.push({
+          output: {
+            ...p.backbone,
+            task: {
+              ...p.backbone.task,
+              code: h.task,
+              kind: h.kind,
+              outputs: h.head.outputs,
+              labels: [...h.labels],
+              activation: h.kind === "multiclass" ? "softmax" : "sigmoid",
+            },
+            probs: p.probs,
+            logits: p.logits,
+          },
+          ...(h.kind === "binary" ? {} : { labels: h.labels }),
+        });
+      }
+    }
     const createdAt = new Date().toISOString();
-    for (const output of outputs) {
+    for (const { output, labels } of outputs) {
       const { stayId: _s, seq: _q, ...p } = toStayPrediction(output, {
         stayId: "",
         seq: 0,
@@ -150,7 +195,7 @@ export async function predictOnce(
         createdAt,
         ...(news2 === undefined ? {} : { news2 }),
       });
-      out.push(p);
+      out.push(labels === undefined ? p : { ...p, labels: [...labels] });
     }
   }
   const order = new Map(codes.map((c, i) => [c, i]));
@@ -166,7 +211,9 @@ export function predictRoutes(deps: RouteDeps): Hono {
     if (type !== "application/json") throw unsupportedType(type, ["application/json"]);
     const body = PredictBody.parse(await readJson(c));
     const model = deps.model();
-    const predictions = await predictOnce(model, await deps.noteEncoder(), body);
+    // one registry for the whole request, even if a reload swaps it meanwhile
+    const heads = await deps.heads(model);
+    const predictions = await predictOnce(model, await deps.noteEncoder(), body, heads);
     return c.json({ predictions });
   });
   return app;

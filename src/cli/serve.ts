@@ -2,7 +2,7 @@
  * `flexcare serve`: the streaming ICU service.
  *
  * ```
- * deno task serve [--model DIR] [--port P] [--host H] [--data DIR]
+ * deno task serve [--model DIR] [--port P] [--host H] [--data DIR] [--heads DIR]
  *                 [--backend auto|wasm|webgpu|native] [--tokens-file F]
  *                 [--log-level debug|info|warn|error] [--cors ORIGIN,...] [--rate-limit N]
  * ```
@@ -14,12 +14,18 @@
  * once (`/healthz` answers, `/readyz` is 503) and becomes ready when the model is loaded, its
  * graphs warmed up and the stay log opened.
  *
+ * Fine-tuned task heads (`deno task finetune`) are served from `--heads DIR` (default
+ * `<data dir>/heads`, i.e. `.flexcare/heads`): every `<name>/head.json` trained on the loaded
+ * model is loaded at start; the others are refused (logged by name and reason). Copy a new
+ * head folder there and `POST /v1/models/reload` to serve it without a restart.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createApp } from "../../routes/app.ts";
+import { HeadStore } from "../../routes/deps.ts";
 import { createLogger, type Logger, type LogLevel } from "../../routes/logger.ts";
 import type { RateLimit } from "../../routes/protect.ts";
 import { BACKEND_NAMES, type BackendName } from "../model/backend.ts";
@@ -50,6 +56,11 @@ export interface ServeOptions {
    * @default {".flexcare"}
    */
   data?: string;
+  /**
+   * Folder of fine-tuned heads (`<name>/head.json`), reloaded by `POST /v1/models/reload`.
+   * @default {"<data>/heads"}
+   */
+  heads?: string;
   /** @default {"auto"} */
   backend?: BackendName;
   /** Bearer tokens (required for non-loopback hosts). */
@@ -116,9 +127,12 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   let model: FlexCareModel | undefined;
   let service: ManagedStayService | undefined;
   let ready = false;
+  const dataDir = resolve(options.data ?? ".flexcare");
+  const heads = new HeadStore(resolve(options.heads ?? join(dataDir, "heads")), log);
   const app = createApp({
     service: () => service,
     model: () => model,
+    heads,
     ready: () => ready,
     tokens,
     log,
@@ -147,7 +161,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       const started = performance.now();
       model = await FlexCareModel.load(modelDir, { backend: options.backend ?? "auto" });
       await model.warmUp();
-      const dataDir = resolve(options.data ?? ".flexcare");
+      await heads.reload(model);
       service = await createStayService({ dataDir, model, logger: sessionLogger(log) });
       const recovered = await service.recover();
       ready = true;
@@ -206,6 +220,7 @@ export function parseServeArgs(
       port: { type: "string" },
       host: { type: "string" },
       data: { type: "string" },
+      heads: { type: "string" },
       backend: { type: "string" },
       "tokens-file": { type: "string" },
       "log-level": { type: "string" },
@@ -246,6 +261,7 @@ export function parseServeArgs(
     host: values.host ?? "127.0.0.1",
     ...(values.model === undefined ? {} : { model: values.model }),
     data: values.data ?? ".flexcare",
+    ...(values.heads === undefined ? {} : { heads: values.heads }),
     backend,
     tokens: Object.freeze(tokens),
     logLevel,
