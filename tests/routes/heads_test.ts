@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
 import { main as finetune } from "../../src/cli/finetune.ts";
-import { serve } from "../../src/cli/serve.ts";
+import { parseServeArgs, serve } from "../../src/cli/serve.ts";
 import { HeadStore } from "../../routes/deps.ts";
 import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../routes/logger.ts";
@@ -222,4 +222,9 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("serve --heads DIR is parsed; absent, the server uses <data>/heads", () => {
+  assertEquals(parseServeArgs(["--heads", "/srv/heads"]).heads, "/srv/heads");
+  assertEquals(parseServeArgs([]).heads, undefined);
 });
