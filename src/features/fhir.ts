@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { GCS_SCORE_TEXT } from "./gcs.ts";
 
 /** An observation ready for the stay service: channel name, value, ISO time, event id. */
 export interface FhirObservation {
@@ -39,23 +40,6 @@ export class FhirInputError extends Error {
     this.field = field;
   }
 }
-
-const GCS_EYE = ["1 No Response", "2 To pain", "3 To speech", "4 Spontaneously"];
-const GCS_VERBAL = [
-  "1 No Response",
-  "2 Incomp sounds",
-  "3 Inapprop words",
-  "4 Confused",
-  "5 Oriented",
-];
-const GCS_MOTOR = [
-  "1 No Response",
-  "2 Abnorm extensn",
-  "3 Abnorm flexion",
-  "4 Flex-withdraws",
-  "5 Localizes Pain",
-  "6 Obeys Commands",
-];
 
 type Unit = Readonly<Record<string, (v: number) => number>>;
 const same = (v: number) => v;
@@ -110,14 +94,17 @@ export const LOINC_CHANNELS: Readonly<Record<string, Code>> = Object.freeze({
     kind: q({ "%": (p) => p / 100, "1": same, "{ratio}": same }, true),
   },
   "9269-2": { channel: "Glascow coma scale total", kind: { type: "gcs", scale: null } },
-  "9267-6": { channel: "Glascow coma scale eye opening", kind: { type: "gcs", scale: GCS_EYE } },
+  "9267-6": {
+    channel: "Glascow coma scale eye opening",
+    kind: { type: "gcs", scale: GCS_SCORE_TEXT.eye },
+  },
   "9270-0": {
     channel: "Glascow coma scale verbal response",
-    kind: { type: "gcs", scale: GCS_VERBAL },
+    kind: { type: "gcs", scale: GCS_SCORE_TEXT.verbal },
   },
   "9268-4": {
     channel: "Glascow coma scale motor response",
-    kind: { type: "gcs", scale: GCS_MOTOR },
+    kind: { type: "gcs", scale: GCS_SCORE_TEXT.motor },
   },
   "44963-7": { channel: "Capillary refill rate", kind: { type: "capillary" } },
 });

@@ -14,26 +14,8 @@ import type { Observation } from "../../features/observation.ts";
 import { CHANNEL_RANGES } from "./channel_ranges.ts";
 import type { Prng } from "./prng.ts";
 import { deterioration, hasPhenotype, type SyntheticStay } from "./stay.ts";
+import { gcsScoreText } from "../../features/gcs.ts";
 
-/** GCS component texts by score (the numbered variants of `discretizer.json`). */
-const GCS_EYE = ["", "1 No Response", "2 To pain", "3 To speech", "4 Spontaneously"];
-const GCS_VERBAL = [
-  "",
-  "1 No Response",
-  "2 Incomp sounds",
-  "3 Inapprop words",
-  "4 Confused",
-  "5 Oriented",
-];
-const GCS_MOTOR = [
-  "",
-  "1 No Response",
-  "2 Abnorm extensn",
-  "3 Abnorm flexion",
-  "4 Flex-withdraws",
-  "5 Localizes Pain",
-  "6 Obeys Commands",
-];
 const GCS_INTUBATED = "1.0 ET/Trach";
 
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
@@ -210,9 +192,13 @@ export function simulateEpisode(stay: SyntheticStay, prng: Prng): Observation[] 
     const eye = clamp(Math.round(4 - 3 * f + prng.normal(0, 0.25)), 1, 4);
     const motor = clamp(Math.round(6 - 5 * f * 0.9 + prng.normal(0, 0.25)), 1, 6);
     const verbal = vented(t) ? 1 : clamp(Math.round(5 - 4 * f + prng.normal(0, 0.25)), 1, 5);
-    push(ct, "Glascow coma scale eye opening", GCS_EYE[eye]!);
-    push(ct, "Glascow coma scale motor response", GCS_MOTOR[motor]!);
-    push(ct, "Glascow coma scale verbal response", vented(t) ? GCS_INTUBATED : GCS_VERBAL[verbal]!);
+    push(ct, "Glascow coma scale eye opening", gcsScoreText("eye", eye));
+    push(ct, "Glascow coma scale motor response", gcsScoreText("motor", motor));
+    push(
+      ct,
+      "Glascow coma scale verbal response",
+      vented(t) ? GCS_INTUBATED : gcsScoreText("verbal", verbal),
+    );
     push(ct, "Glascow coma scale total", String(eye + motor + verbal));
   }
 
