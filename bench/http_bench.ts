@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import os from "node:os";
+import { appendResults, quantile } from "./results.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -34,11 +35,6 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 function rssMb(pid: number): number {
@@ -169,13 +165,5 @@ const lines = [
 ];
 console.log(lines.join("\n"));
 if (!values["no-write"]) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  let existing = "";
-  try {
-    existing = await Deno.readTextFile(path);
-  } catch {
-    existing =
-      "# Benchmark results\n\nEach section: the machine, the command, the figures, measured in one run.\n";
-  }
-  await Deno.writeTextFile(path, existing + lines.join("\n") + "\n");
+  await appendResults(lines);
 }

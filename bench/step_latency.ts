@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import os from "node:os";
 import { FlexCareModel } from "../src/model/flexcare_model.ts";
 import type { BackendName } from "../src/model/backend.ts";
+import { appendResults, quantile } from "./results.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,10 +53,6 @@ if (values["cold-child"]) {
   Deno.exit(0);
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 async function time(
   fn: () => Promise<unknown>,
 ): Promise<{ p50: number; p99: number; mean: number }> {
@@ -68,8 +65,8 @@ async function time(
   }
   samples.sort((a, b) => a - b);
   return {
-    p50: percentile(samples, 0.5),
-    p99: percentile(samples, 0.99),
+    p50: quantile(samples, 0.5),
+    p99: quantile(samples, 0.99),
     mean: samples.reduce((a, b) => a + b) / samples.length,
   };
 }
@@ -135,13 +132,5 @@ for (const backend of values.backends!.split(",") as BackendName[]) {
   );
 }
 if (!values["no-write"]) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  let existing = "";
-  try {
-    existing = await Deno.readTextFile(path);
-  } catch {
-    existing =
-      "# Benchmark results\n\nEach section: the machine, the command, the figures, measured in one run.\n";
-  }
-  await Deno.writeTextFile(path, existing + lines.join("\n") + "\n");
+  await appendResults(lines);
 }
