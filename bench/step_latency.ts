@@ -4,9 +4,10 @@
  * graph once per task on the same inputs (what a service without staging would do), for a
  * 48-hour stay with an image and a note. Reports p50/p99 per backend, the ratio measured in the
  * same run, and the cold start (process start to first prediction). Appends a section to
- * `bench/RESULTS.md`.
+ * `bench/RESULTS.md`. A step takes a few milliseconds, so p50 needs a few hundred runs to be
+ * stable (with 20-40 runs the ratio wandered between 4x and 6.5x here).
  *
- *   deno run -A bench/step_latency.ts [--model models/default] [--backends wasm,native] [--runs 30]
+ *   deno run -A bench/step_latency.ts [--model models/default] [--backends wasm,native] [--runs 300]
  *
  * @module
  */
@@ -21,7 +22,7 @@ const { values } = parseArgs({
   options: {
     model: { type: "string", default: "models/default" },
     backends: { type: "string", default: "wasm,native" },
-    runs: { type: "string", default: "30" },
+    runs: { type: "string", default: "300" },
     "no-write": { type: "boolean" },
     "cold-child": { type: "boolean" },
   },
