@@ -43,14 +43,26 @@ export interface OrtRuntime {
 type WebOrt = typeof import("onnxruntime-web");
 
 let webOrt: Promise<WebOrt> | undefined;
+let webGpuOrt: Promise<WebOrt> | undefined;
 
 /**
  * Imports onnxruntime-web once, with its wasm files taken from the local package, one thread
  * and no proxy worker (multi-threaded wasm needs a same-origin worker URL Deno cannot give).
  */
 export function loadWebOrt(): Promise<WebOrt> {
-  webOrt ??= (async () => {
-    const ort = await import("onnxruntime-web");
+  webOrt ??= configureWebOrt(import("onnxruntime-web"));
+  return webOrt;
+}
+
+/** The WebGPU build of onnxruntime-web (its own module and wasm instance), configured alike. */
+function loadWebGpuOrt(): Promise<WebOrt> {
+  webGpuOrt ??= configureWebOrt(import("onnxruntime-web/webgpu") as Promise<WebOrt>);
+  return webGpuOrt;
+}
+
+function configureWebOrt(module: Promise<WebOrt>): Promise<WebOrt> {
+  return (async () => {
+    const ort = await module;
     ort.env.wasm.wasmPaths = pathToFileURL(join(findPackageDir("onnxruntime-web"), "dist")).href +
       "/";
     ort.env.wasm.numThreads = 1;
@@ -58,7 +70,6 @@ export function loadWebOrt(): Promise<WebOrt> {
     ort.env.logLevel = "error";
     return ort;
   })();
-  return webOrt;
 }
 
 const queues = new WeakMap<object, Promise<unknown>>();
@@ -167,7 +178,7 @@ export async function resolveBackend(name: BackendName = "auto"): Promise<OrtRun
     const usable = adapter !== null && (name === "webgpu" || !isFallback(adapter));
     if (usable) {
       patchWriteBuffer();
-      const ort = await loadWebOrt();
+      const ort = await loadWebGpuOrt();
       const info = adapter.info;
       const label =
         [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") ||
