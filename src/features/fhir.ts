@@ -249,6 +249,27 @@ function textOf(holder: Record<string, unknown>): { text: string; answer?: strin
   return answer === undefined ? { text } : { text, answer: answer as string };
 }
 
+/**
+ * The text value of an Observation (or component) with the field it came from; refuses one that
+ * has no quantity, coded or string value.
+ */
+function requiredText(
+  holder: Record<string, unknown>,
+  path: string,
+): { text: { text: string; answer?: string }; field: string } {
+  const text = textOf(holder);
+  if (text === null) {
+    return fail(
+      `${path}.value[x]`,
+      `${path || "Observation"} has no valueQuantity, valueCodeableConcept or valueString`,
+    );
+  }
+  const field = `${path}.${
+    holder.valueString !== undefined ? "valueString" : "valueCodeableConcept"
+  }`;
+  return { text, field };
+}
+
 function gcsValue(
   holder: Record<string, unknown>,
   path: string,
@@ -271,16 +292,7 @@ function gcsValue(
   if (typeof holder.valueInteger === "number") {
     return gcsValue({ valueQuantity: { value: holder.valueInteger } }, path, code);
   }
-  const t = textOf(holder);
-  const field = `${path}.${
-    holder.valueString !== undefined ? "valueString" : "valueCodeableConcept"
-  }`;
-  if (t === null) {
-    return fail(
-      `${path}.value[x]`,
-      `${path || "Observation"} has no valueQuantity, valueCodeableConcept or valueString`,
-    );
-  }
+  const { text: t, field } = requiredText(holder, path);
   if (scale === null) {
     const n = Number(t.text.trim());
     if (Number.isInteger(n) && n >= 3 && n <= 15) return String(n);
@@ -320,16 +332,7 @@ function capillaryValue(holder: Record<string, unknown>, path: string): string {
     return vq.value > 3 ? "1.0" : "0.0";
   }
   if (typeof holder.valueBoolean === "boolean") return holder.valueBoolean ? "1.0" : "0.0";
-  const t = textOf(holder);
-  const field = `${path}.${
-    holder.valueString !== undefined ? "valueString" : "valueCodeableConcept"
-  }`;
-  if (t === null) {
-    return fail(
-      `${path}.value[x]`,
-      `${path || "Observation"} has no valueQuantity, valueCodeableConcept or valueString`,
-    );
-  }
+  const { text: t, field } = requiredText(holder, path);
   const lower = t.text.trim().toLowerCase();
   if (/abnormal|delayed|sluggish|prolonged|>\s*3|^1(\.0)?$/.test(lower)) return "1.0";
   if (/normal|brisk|<\s*3|^0(\.0)?$/.test(lower)) return "0.0";
