@@ -1,7 +1,8 @@
 /**
  * `flexcare train --store STORE --out DIR [--epochs N] [--tasks ihm,dec ...] [--lr X] [--seed S]
  * [--batch-size B] [--device cpu|cuda] [--threads N] [--config JSON] [--resume]
- * [--max-samples-per-task N] [--bucket B] [--init CKPT]`: trains the
+ * [--max-samples-per-task N] [--task-samples ihm=N,...] [--bucket B] [--init CKPT] [--lr-patience K]
+ * [--min-lr X]`: trains the
  * FlexCare backbone (Algorithm 1) on a tensor store with the PyTorch package in
  * `models/pytorch/`, run by the system Python (`PYENV_VERSION=system python3`).
  *
@@ -83,10 +84,19 @@ export interface TrainCommandOptions {
   resume?: boolean;
   /** Train each task on a fresh random subset of this many samples per epoch. */
   maxSamplesPerTask?: number;
+  /** Per-task subset sizes overriding `maxSamplesPerTask` (task code -> samples per epoch). */
+  taskSamples?: Record<string, number>;
   /** Sort runs of this many batches by time-series length (0: plain shuffle; default 8). */
   bucket?: number;
   /** Start from this checkpoint's weights and configuration. */
   init?: string;
+  /**
+   * Halve a task's learning rate after this many epochs in a row whose validation loss did not
+   * fall (1, the default, is the reference code's rule).
+   */
+  lrPatience?: number;
+  /** Never halve a task's learning rate below this. */
+  minLr?: number;
 }
 
 /**
@@ -97,6 +107,8 @@ export interface TrainCommandOptions {
  * import { trainPythonArgs } from "./train.ts";
  * const args = trainPythonArgs({ store: "s", out: "o", tasks: ["ihm", "dec"], epochs: 2, resume: true });
  * if (args.join(" ") !== "--store s --out o --epochs 2 --tasks ihm dec --resume") throw new Error(args.join(" "));
+ * const lr = trainPythonArgs({ store: "s", out: "o", lrPatience: 2, minLr: 1.25e-4, taskSamples: { ihm: 9 } });
+ * if (lr.join(" ") !== "--store s --out o --task-samples ihm=9 --lr-patience 2 --min-lr 0.000125") throw new Error(lr.join(" "));
  * ```
  */
 export function trainPythonArgs(options: TrainCommandOptions): string[] {
@@ -115,8 +127,14 @@ export function trainPythonArgs(options: TrainCommandOptions): string[] {
   if (options.maxSamplesPerTask !== undefined) {
     args.push("--max-samples-per-task", String(options.maxSamplesPerTask));
   }
+  if (options.taskSamples !== undefined && Object.keys(options.taskSamples).length > 0) {
+    const entries = Object.entries(options.taskSamples).map(([task, n]) => `${task}=${n}`);
+    args.push("--task-samples", entries.join(","));
+  }
   if (options.bucket !== undefined) args.push("--bucket", String(options.bucket));
   if (options.init !== undefined) args.push("--init", options.init);
+  if (options.lrPatience !== undefined) args.push("--lr-patience", String(options.lrPatience));
+  if (options.minLr !== undefined) args.push("--min-lr", String(options.minLr));
   return args;
 }
 
@@ -135,6 +153,47 @@ function positiveNumber(
     );
   }
   return n;
+}
+
+/**
+ * Parses `--task-samples`: comma-separated `TASK=N` entries, N a positive integer, each task
+ * once.
+ *
+ * @example
+ * ```ts
+ * import { parseTaskSamples } from "./train.ts";
+ * const m = parseTaskSamples("ihm=5000, dec=4000");
+ * if (m.ihm !== 5000 || m.dec !== 4000) throw new Error();
+ * for (const bad of ["ihm", "ihm=0", "ihm=1,ihm=2", "ihm=2.5", ""]) {
+ *   let refused = false;
+ *   try {
+ *     parseTaskSamples(bad);
+ *   } catch {
+ *     refused = true;
+ *   }
+ *   if (!refused) throw new Error(`accepted ${bad}`);
+ * }
+ * ```
+ */
+export function parseTaskSamples(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const match = /^([A-Za-z0-9_-]+)=(\d+)$/.exec(part);
+    const n = match ? Number(match[2]) : 0;
+    if (!match || n < 1) {
+      throw new UsageError(
+        `--task-samples expects TASK=N entries with N >= 1, got ${JSON.stringify(part)}`,
+      );
+    }
+    if (match[1]! in out) {
+      throw new UsageError(`--task-samples names ${JSON.stringify(match[1])} twice`);
+    }
+    out[match[1]!] = n;
+  }
+  if (Object.keys(out).length === 0) {
+    throw new UsageError(`--task-samples expects TASK=N entries, got ${JSON.stringify(text)}`);
+  }
+  return out;
 }
 
 /** CLI entry. */
@@ -157,6 +216,9 @@ export async function main(args: string[]): Promise<number> {
       "max-samples-per-task": { type: "string" },
       bucket: { type: "string" },
       init: { type: "string" },
+      "lr-patience": { type: "string" },
+      "task-samples": { type: "string" },
+      "min-lr": { type: "string" },
     },
   });
   // `--tasks ihm dec` leaves `dec` as a positional; accept both that and `--tasks ihm,dec`.
@@ -187,5 +249,13 @@ export async function main(args: string[]): Promise<number> {
   if (maxSamples !== undefined) options.maxSamplesPerTask = maxSamples;
   if (bucket !== undefined) options.bucket = bucket;
   if (values.init !== undefined) options.init = values.init;
+  if (values["task-samples"] !== undefined) {
+    options.taskSamples = parseTaskSamples(values["task-samples"]);
+  }
+  const lrPatience = positiveNumber("lr-patience", values["lr-patience"], true);
+  if (lrPatience === 0) throw new UsageError("--lr-patience must be at least 1, got 0");
+  const minLr = positiveNumber("min-lr", values["min-lr"], false);
+  if (lrPatience !== undefined) options.lrPatience = lrPatience;
+  if (minLr !== undefined) options.minLr = minLr;
   return await runTorchModule("train", trainPythonArgs(options));
 }

@@ -3,6 +3,7 @@
     python3 -m flexcare_torch.train --store STORE --out DIR [--epochs N] [--tasks ihm dec ...]
         [--lr 1e-4] [--seed 42] [--batch-size 32] [--config '{"d_model": 64}'] [--resume]
         [--max-samples-per-task N] [--bucket 8] [--device cpu] [--threads N] [--init CKPT]
+        [--lr-patience 1] [--min-lr 0] [--task-samples ihm=N,...]
 
 One shared model. Every epoch visits the tasks one after another, each over its own training
 data in mini-batches (single-task steps). Each step's loss is
@@ -11,13 +12,17 @@ with masked BCE (labels of -1 ignored) for binary/multi-label tasks and cross-en
 multi-class tasks. Per-task learning rates: like the reference code, ONE Adam optimizer whose
 learning rate is switched to the current task's rate before its steps (Adam's moment estimates
 are shared across tasks); a task's rate is halved when its validation loss did not fall over
-the last 2 epochs. The kept checkpoint (`best.pt`) maximises the sum over tasks of the two
+the last 2 epochs (the reference code's rule). `--lr-patience K` asks for K such epochs in a
+row before halving, and `--min-lr` is a floor: on small cohorts the validation loss is noisy and
+the reference rule can halve a rate four times while the task's validation score still rises. The kept checkpoint (`best.pt`) maximises the sum over tasks of the two
 validation scores (AUROC+AUPRC, macro+micro AUROC, macro+micro F1). `last.pt` holds model,
 optimizer, epoch, learning rates, histories and RNG states; `--resume` continues from it.
 At the end the best checkpoint is scored on the test split (`metrics.json`).
 Training batches are cut from runs of `--bucket` batches sorted by time-series length (less
 padding; the batch order is shuffled); `--max-samples-per-task` trains each task on a fresh
-random subset per epoch (hourly tasks such as DEC have many samples per stay).
+random subset per epoch (hourly tasks such as DEC have many samples per stay), and
+`--task-samples ihm=5000,...` sets that size per task (cheap tasks with short inputs can see
+more samples per epoch than costly ones).
 
 Multi-GPU: run under torchrun, e.g.
     torchrun --nproc_per_node 4 -m flexcare_torch.train --store S --out D --device cuda
@@ -88,9 +93,15 @@ def build_config(store: TensorStore, tasks: Sequence[str], overrides: Dict[str, 
 class Trainer:
     def __init__(self, store: TensorStore, out: str, config: FlexCareConfig, lr: float, seed: int,
                  batch_size: int = 32, device: str = "cpu", log=print,
-                 max_samples_per_task: Optional[int] = None, bucket: int = 8):
+                 max_samples_per_task: Optional[int] = None, bucket: int = 8,
+                 lr_patience: int = 1, min_lr: float = 0.0,
+                 task_samples: Optional[Dict[str, int]] = None):
+        if lr_patience < 1:
+            raise ValueError(f"lr_patience must be at least 1, got {lr_patience}")
         self.store, self.out, self.config = store, out, config
+        self.lr_patience, self.min_lr = lr_patience, min_lr
         self.max_samples, self.bucket = max_samples_per_task, bucket
+        self.task_samples = dict(task_samples or {})
         self.seed, self.batch_size, self.log = seed, batch_size, log
         self.rank, self.world = 0, 1
         self.device = torch.device(device)
@@ -111,6 +122,9 @@ class Trainer:
         self.tasks = [t for t in config.tasks if store.has_split(t.code, "train")]
         if not self.tasks:
             raise ValueError(f'The store "{store.path}" has no training split for {[t.code for t in config.tasks]}')
+        unknown = sorted(set(self.task_samples) - {t.code for t in self.tasks})
+        if unknown:
+            raise ValueError(f"task_samples names tasks that are not trained: {unknown}")
         self.train_sets = {t.code: TaskDataset(store, t, "train", augment=True) for t in self.tasks}
         self.val_sets = {t.code: TaskDataset(store, t, "val") for t in self.tasks if store.has_split(t.code, "val")}
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
@@ -161,7 +175,7 @@ class Trainer:
         total, count, started = 0.0, 0, time.time()
         seed = self.seed * 1000003 + self.epoch * 101 + task.id
         for batch in batches(self.train_sets[task.code], self.batch_size, True, seed, self.rank, self.world,
-                             limit=self.max_samples, bucket=self.bucket):
+                             limit=self.task_samples.get(task.code, self.max_samples), bucket=self.bucket):
             out = self._forward(batch)
             logits = out.logits[:, 0, :task.outputs]
             loss = task_loss(task, logits, batch["labels"].to(self.device))
@@ -219,11 +233,14 @@ class Trainer:
         return self.finish()
 
     def _adjust_lr(self, code: str, val_loss: float) -> None:
-        """Halve a task's rate when its validation loss rose over the last 2 epochs."""
+        """Halves a task's rate when its validation loss did not fall in each of the last
+        `lr_patience` epochs (1: the reference rule, compare the last 2 epochs), not below
+        `min_lr`."""
         hist = self.val_loss_history[code]
         hist.append(val_loss)
-        if len(hist) >= 2 and hist[-2] <= hist[-1]:
-            self.lrs[code] /= 2
+        k = self.lr_patience
+        if len(hist) > k and all(hist[i - 1] <= hist[i] for i in range(len(hist) - k, len(hist))):
+            self.lrs[code] = max(self.lrs[code] / 2, self.min_lr)
 
     def _line(self, task: TaskHead, entry: Dict[str, Any]) -> str:
         parts = [f"epoch {self.epoch}", f"task {task.code}", f"lr {entry['lr']:.3g}",
@@ -252,6 +269,19 @@ class Trainer:
         return result
 
 
+def parse_task_samples(text: str) -> Dict[str, int]:
+    """`ihm=5000,dec=5000` -> {"ihm": 5000, "dec": 5000}."""
+    out: Dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        code, sep, value = part.partition("=")
+        if not sep or not code.strip() or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"--task-samples expects TASK=N entries with N >= 1, got {part!r}")
+        out[code.strip()] = int(value)
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="flexcare_torch.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--store", required=True, help="tensor store directory (deno task tensorize)")
@@ -269,6 +299,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                   "(a train or import_checkpoint --save-checkpoint file)")
     p.add_argument("--max-samples-per-task", type=int, default=None,
                    help="train each task on a fresh random subset of this many samples per epoch")
+    p.add_argument("--task-samples", default="",
+                   help="per-task subset sizes overriding --max-samples-per-task, e.g. ihm=5000,dec=5000")
+    p.add_argument("--lr-patience", type=int, default=1,
+                   help="halve a task's rate after this many epochs in a row whose validation loss "
+                        "did not fall (1: the reference code's rule)")
+    p.add_argument("--min-lr", type=float, default=0.0, help="never halve a task's rate below this")
     p.add_argument("--bucket", type=int, default=8,
                    help="sort runs of this many batches by time-series length (0: plain shuffle)")
     args = p.parse_args(argv)
@@ -286,7 +322,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = build_config(store, tasks, json.loads(args.config))
     trainer = Trainer(store, args.out, config, args.lr, args.seed, args.batch_size, args.device,
                       log=lambda line: print(line, flush=True),
-                      max_samples_per_task=args.max_samples_per_task, bucket=args.bucket)
+                      max_samples_per_task=args.max_samples_per_task, bucket=args.bucket,
+                      lr_patience=args.lr_patience, min_lr=args.min_lr,
+                      task_samples=parse_task_samples(args.task_samples))
     if init is not None and not (args.resume and os.path.exists(last)):
         trainer.model.load_state_dict(init["model"])
         print(f'initialised from "{args.init}"', flush=True)

@@ -2,6 +2,7 @@
 import json
 import os
 
+import pytest
 import torch
 
 from flexcare_torch import export, train
@@ -62,6 +63,23 @@ def test_learning_rate_halves_when_validation_loss_rises(tmp_path):
     assert trainer.lrs["ihm"] == 5e-4
 
 
+def test_learning_rate_patience_and_floor(tmp_path):
+    store = write_store(os.path.join(tmp_path, "store"), {"train": 4, "val": 4})
+    trainer = train.Trainer(train.TensorStore(store), str(tmp_path), train.build_config(
+        train.TensorStore(store), ["ihm"], json.loads(OVERRIDES)), lr=1e-3, seed=0, log=lambda line: None,
+        lr_patience=2, min_lr=3e-4)
+    rates = []
+    for loss in [0.5, 0.6, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65]:
+        trainer._adjust_lr("ihm", loss)
+        rates.append(trainer.lrs["ihm"])
+    # one rise (0.5 -> 0.6) is tolerated; two in a row (0.4 -> 0.45 -> 0.5) halve; the next
+    # rises halve again but never below the floor
+    assert rates == [1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 3e-4, 3e-4, 3e-4]
+    with pytest.raises(ValueError, match="lr_patience"):
+        train.Trainer(train.TensorStore(store), str(tmp_path), trainer.config, lr=1e-3, seed=0,
+                      log=lambda line: None, lr_patience=0)
+
+
 def test_batches_cover_each_sample_once_with_buckets(tmp_path):
     from flexcare_torch.data import TaskDataset, TensorStore, batches
 
@@ -82,3 +100,23 @@ def test_init_from_a_checkpoint(tmp_path, capsys):
     assert train.main(args(store, second, 1, "--init", os.path.join(first, "last.pt"))) == 0
     assert "initialised from" in capsys.readouterr().out
     assert [t["code"] for t in torch.load(os.path.join(second, "last.pt"))["config"]["tasks"]] == ["ihm"]
+
+
+def test_task_samples_override_the_subset_size(tmp_path):
+    assert train.parse_task_samples("ihm=5, dec=7") == {"ihm": 5, "dec": 7}
+    for bad in ["ihm", "ihm=0", "=3", "ihm=x"]:
+        with pytest.raises(ValueError, match="TASK=N"):
+            train.parse_task_samples(bad)
+    store = write_store(os.path.join(tmp_path, "store"), {"train": 6, "val": 4})
+    config = train.build_config(train.TensorStore(store), ["ihm"], json.loads(OVERRIDES))
+    with pytest.raises(ValueError, match="not trained"):
+        train.Trainer(train.TensorStore(store), str(tmp_path), config, lr=1e-3, seed=0,
+                      log=lambda line: None, task_samples={"dec": 3})
+    seen = []
+    trainer = train.Trainer(train.TensorStore(store), str(tmp_path), config, lr=1e-3, seed=0,
+                            log=lambda line: None, max_samples_per_task=5, task_samples={"ihm": 2},
+                            batch_size=1)
+    original = trainer._forward
+    trainer._forward = lambda batch: (seen.append(len(batch["labels"])), original(batch))[1]
+    trainer.train_task(trainer.tasks[0])
+    assert sum(seen) == 2
