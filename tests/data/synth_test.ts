@@ -13,6 +13,8 @@ import { encodeGrayscaleJpeg } from "../../src/data/synth/jpeg.ts";
 import { normalizeNoteText } from "../../src/features/notes/normalize.ts";
 import { createPrng } from "../../src/data/synth/prng.ts";
 import { simulateEpisode } from "../../src/data/synth/physiology.ts";
+import { deterioration } from "../../src/data/synth/stay.ts";
+import { auroc } from "../../src/eval/auroc.ts";
 import { taskRows } from "../../src/data/synth/samples.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
 import { main } from "../../src/cli/synth.ts";
@@ -294,4 +296,22 @@ Deno.test("synth CLI: bad flags are usage errors; a small run writes a dataset",
 
 Deno.test("synth: clean up the shared dataset", async () => {
   if (cached !== undefined) await Deno.remove(await cached, { recursive: true });
+});
+
+Deno.test("synth: the first 48 hours carry the in-hospital mortality signal", () => {
+  // IHM is predicted from the first 48 hours: patients who will die must look sicker then, not
+  // only in their last hours. Mean derangement over hours 0-47 separates them (AUROC 0.99 for
+  // seed 11; 0.79 without the early-failure term).
+  const labels: number[] = [], early: number[] = [];
+  for (const { stay } of buildCohort({ stays: 600, seed: 11 }).stays) {
+    if (!stay.died) assertEquals(stay.course.earlyFailure, 0);
+    if (stay.losHours < 48) continue;
+    labels.push(stay.died ? 1 : 0);
+    let sum = 0;
+    for (let h = 0; h < 48; h++) sum += deterioration(stay.course, h);
+    early.push(sum / 48);
+  }
+  assert(labels.filter((y) => y === 1).length >= 20, "too few deaths to measure");
+  const separation = auroc(labels, early);
+  assert(separation >= 0.9, `early derangement AUROC ${separation.toFixed(3)} < 0.9`);
 });

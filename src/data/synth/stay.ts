@@ -45,6 +45,11 @@ export interface ClinicalCourse {
   readonly setbackAt: number | null;
   /** Height of the setback, 0..1. */
   readonly setbackSize: number;
+  /**
+   * For patients who will die: a sustained derangement from admission (0..1) fading over
+   * about ten days, so that the first 48 hours carry a mortality signal; 0 for survivors.
+   */
+  readonly earlyFailure: number;
 }
 
 /** A synthetic ICU stay. */
@@ -87,17 +92,19 @@ const logit = (p: number): number => Math.log(p / (1 - p));
 /**
  * Physiological derangement at `hours` after ICU admission, 0 (stable) to 1 (failing):
  * the admission derangement resolving, a transient setback, and for patients who die a
- * logistic decline over the last `terminalHours` before death.
+ * sustained early derangement (`earlyFailure`) and a logistic decline over the last
+ * `terminalHours` before death.
  *
  * @example A dying patient fails near death
  * ```ts
  * import { deterioration } from "./stay.ts";
- * const course = { acuity: 0.2, recoveryHours: 24, deathHours: 60, terminalHours: 24, setbackAt: null, setbackSize: 0 };
+ * const course = { acuity: 0.2, recoveryHours: 24, deathHours: 60, terminalHours: 24, setbackAt: null, setbackSize: 0, earlyFailure: 0 };
  * if (!(deterioration(course, 59) > 0.8 && deterioration(course, 20) < 0.3)) throw new Error();
  * ```
  */
 export function deterioration(course: ClinicalCourse, hours: number): number {
   let d = course.acuity * Math.exp(-Math.max(0, hours) / course.recoveryHours);
+  d += course.earlyFailure * Math.exp(-Math.max(0, hours) / 240);
   if (course.setbackAt !== null) {
     const z = (hours - course.setbackAt) / 8;
     d += course.setbackSize * Math.exp(-0.5 * z * z);
@@ -222,6 +229,8 @@ export function sampleStay(
     terminalHours: prng.uniform(12, 48),
     setbackAt: prng.chance(0.25) ? prng.uniform(0, losHours) : null,
     setbackSize: prng.uniform(0.2, 0.5),
+    // no random draw, so the rest of the cohort stays as it was
+    earlyFailure: died ? Math.min(0.55, Math.max(0.15, 0.2 + 0.12 * severity)) : 0,
   };
   const burden = CHRONIC_BURDEN.filter((k) => present.has(k)).length;
   const readmitted = !died &&
