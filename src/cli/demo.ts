@@ -29,6 +29,7 @@ import { parseEpisodeCsv } from "../features/episode.ts";
 import type { Observation } from "../features/observation.ts";
 import type { StayPrediction } from "../session/types.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag } from "./flags.ts";
 
 /** A stay to replay. */
 export interface DemoStay {
@@ -317,7 +318,7 @@ export async function main(args: string[]): Promise<number> {
   if (source !== "synth" && source !== "mimic-demo") {
     throw new UsageError(`--source must be synth or mimic-demo, got ${JSON.stringify(source)}`);
   }
-  const seed = Number(values.seed ?? 7);
+  const seed = integerFlag("seed", values.seed) ?? 7;
   const dir = await datasetFor(source, seed);
   try {
     const stay = await pickStay(dir, values.stay);

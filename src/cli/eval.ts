@@ -21,6 +21,7 @@ import {
 import { type EvalReport, evaluateSource } from "../eval/evaluate.ts";
 import { reportToMarkdown, writeReport } from "../eval/report.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag } from "./flags.ts";
 
 /** Options for {@linkcode runEval}. */
 export interface EvalCommandOptions {
@@ -89,15 +90,6 @@ export async function runEval(options: EvalCommandOptions): Promise<EvalReport> 
   return report;
 }
 
-function integer(flag: string, text: string | undefined, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isInteger(v) || v < min) {
-    throw new UsageError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-  }
-  return v;
-}
-
 /** Prints a one-line progress bar on stderr. */
 function progressBar(done: number, total: number): void {
   const width = 30;
@@ -158,14 +150,14 @@ export async function main(
       dataDir: values.data,
       split: split as Split,
       tasks: tasks ?? [],
-      batchSize: integer("batch-size", values["batch-size"], 1) ?? 32,
+      batchSize: integerFlag("batch-size", values["batch-size"], { min: 1 }) ?? 32,
       onProgress: progressBar,
     });
   } else {
     throw new UsageError("expected --predictions FILE.jsonl, or --model DIR with --data DIR");
   }
-  const resamples = integer("resamples", values.resamples, 0);
-  const seed = integer("seed", values.seed, 0);
+  const resamples = integerFlag("resamples", values.resamples, { min: 0 });
+  const seed = integerFlag("seed", values.seed, { min: 0 });
   const report = await runEval({
     source,
     out: values.out,

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { runTorchModule } from "./train.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag } from "./flags.ts";
 
 /** Options of the export command. */
 export interface ExportCommandOptions {
@@ -64,14 +65,7 @@ export async function main(args: string[]): Promise<number> {
   const options: ExportCommandOptions = { out: values.out, parity: values.parity ?? false };
   if (values.checkpoint !== undefined) options.checkpoint = values.checkpoint;
   if (values["random-init"] !== undefined) options.randomInit = values["random-init"];
-  if (values.seed !== undefined) {
-    const seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0) {
-      throw new UsageError(
-        `--seed must be a non-negative integer, got ${JSON.stringify(values.seed)}`,
-      );
-    }
-    options.seed = seed;
-  }
+  const seed = integerFlag("seed", values.seed, { min: 0 });
+  if (seed !== undefined) options.seed = seed;
   return await runTorchModule("export", exportPythonArgs(options));
 }

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { extractMimic, type MimicExtractOptions } from "../data/extract/mimic.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag, numberFlag } from "./flags.ts";
 
 const USAGE =
   "usage: flexcare extract mimic --in DIR --out DATA [--cxr DIR] [--notes DIR] [--resources DIR] [--seed N] [--buffer-mb N] [--quiet]";
@@ -45,16 +46,8 @@ export function parseExtractArgs(args: string[]): MimicExtractOptions {
   if (values.in === undefined || values.out === undefined) {
     throw new UsageError(`--in and --out are required\n${USAGE}`);
   }
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !Number.isInteger(seed)) {
-    throw new UsageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
-  }
-  const bufferMb = values["buffer-mb"] === undefined ? undefined : Number(values["buffer-mb"]);
-  if (bufferMb !== undefined && !(bufferMb > 0)) {
-    throw new UsageError(
-      `--buffer-mb must be a positive number, got ${JSON.stringify(values["buffer-mb"])}`,
-    );
-  }
+  const seed = integerFlag("seed", values.seed);
+  const bufferMb = numberFlag("buffer-mb", values["buffer-mb"], { above: 0 });
   return {
     inDir: values.in,
     outDir: values.out,

@@ -14,6 +14,7 @@ import { BACKEND_NAMES, type BackendName } from "../model/backend.ts";
 import { finetune, type FinetuneOptions } from "../finetune/finetune.ts";
 import type { TaskKind } from "../data/tasks.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag, numberFlag } from "./flags.ts";
 
 /**
  * Parses the command line into options.
@@ -54,14 +55,6 @@ export function finetuneOptions(args: string[]): FinetuneOptions {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(values.task)) {
     throw new UsageError(`--task ${JSON.stringify(values.task)} must be a plain name`);
   }
-  const number = (name: string, text: string | undefined, check: (n: number) => boolean) => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (text.trim() === "" || !check(n)) {
-      throw new UsageError(`--${name} got ${JSON.stringify(text)}`);
-    }
-    return n;
-  };
   const options: FinetuneOptions = {
     task: values.task,
     data: values.data,
@@ -75,15 +68,15 @@ export function finetuneOptions(args: string[]): FinetuneOptions {
     options.kind = values.kind as TaskKind;
   }
   if (values["listfile-dir"] !== undefined) options.listfileDir = values["listfile-dir"];
-  const fraction = number("label-fraction", values["label-fraction"], (n) => n > 0 && n <= 1);
+  const fraction = numberFlag("label-fraction", values["label-fraction"], { above: 0, max: 1 });
   if (fraction !== undefined) options.labelFraction = fraction;
-  const epochs = number("epochs", values.epochs, (n) => Number.isInteger(n) && n >= 1);
+  const epochs = integerFlag("epochs", values.epochs, { min: 1 });
   if (epochs !== undefined) options.epochs = epochs;
-  const seed = number("seed", values.seed, (n) => Number.isInteger(n) && n >= 0);
+  const seed = integerFlag("seed", values.seed, { min: 0 });
   if (seed !== undefined) options.seed = seed;
   if (values["init-token"] !== undefined) options.initToken = values["init-token"];
   if (values["class-weights"]) options.classWeights = true;
-  const repeats = number("repeats", values.repeats, (n) => Number.isInteger(n) && n >= 1);
+  const repeats = integerFlag("repeats", values.repeats, { min: 1 });
   if (repeats !== undefined) options.repeats = repeats;
   if (values.cache !== undefined) options.cacheDir = values.cache;
   if (values.heads !== undefined) options.headsDir = values.heads;

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { importPhysionet2012, type Physionet2012Options } from "../data/import/physionet2012.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag } from "./flags.ts";
 
 const USAGE =
   "usage: flexcare import physionet2012 --in DIR --out DATA [--sets a,b] [--resources DIR] [--seed N] [--quiet]";
@@ -41,10 +42,7 @@ export function parseImportArgs(args: string[]): Physionet2012Options {
   if (values.in === undefined || values.out === undefined) {
     throw new UsageError(`--in and --out are required\n${USAGE}`);
   }
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !Number.isInteger(seed)) {
-    throw new UsageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
-  }
+  const seed = integerFlag("seed", values.seed);
   const sets = values.sets?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (sets !== undefined && (sets.length === 0 || sets.some((s) => !/^[a-z]$/i.test(s)))) {
     throw new UsageError(

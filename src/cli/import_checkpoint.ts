@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { runTorchModule } from "./train.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag } from "./flags.ts";
 
 /** Options of the import-checkpoint command. */
 export interface ImportCheckpointOptions {
@@ -64,15 +65,8 @@ export async function main(args: string[]): Promise<number> {
     out: values.out,
     parity: values.parity ?? false,
   };
-  if (values["n-heads"] !== undefined) {
-    const n = Number(values["n-heads"]);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UsageError(
-        `--n-heads must be a positive integer, got ${JSON.stringify(values["n-heads"])}`,
-      );
-    }
-    options.nHeads = n;
-  }
+  const nHeads = integerFlag("n-heads", values["n-heads"], { min: 1 });
+  if (nHeads !== undefined) options.nHeads = nHeads;
   if (values["save-checkpoint"] !== undefined) options.saveCheckpoint = values["save-checkpoint"];
   return await runTorchModule("import_checkpoint", importCheckpointPythonArgs(options));
 }

@@ -11,20 +11,7 @@ import {
   writeSyntheticDataset,
 } from "../data/synth/write_dataset.ts";
 import { UsageError } from "./usage_error.ts";
-
-function integerFlag(
-  name: string,
-  text: string | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isInteger(value) || value < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
+import { integerFlag } from "./flags.ts";
 
 /**
  * CLI entry: parses the flags, writes the dataset and prints its summary. Defaults: 1000
@@ -60,9 +47,9 @@ export async function main(args: string[]): Promise<number> {
   try {
     summary = await writeSyntheticDataset({
       outDir: values.out,
-      stays: integerFlag("stays", values.stays, 1000, 1),
-      seed: integerFlag("seed", values.seed, 0, 0),
-      imageSize: integerFlag("image-size", values["image-size"], 256, 256),
+      stays: integerFlag("stays", values.stays, { min: 1 }) ?? 1000,
+      seed: integerFlag("seed", values.seed, { min: 0 }) ?? 0,
+      imageSize: integerFlag("image-size", values["image-size"], { min: 256 }) ?? 256,
       overwrite: values.force ?? false,
     });
   } catch (error) {

@@ -14,6 +14,7 @@ import {
 } from "../features/notes/encoder.ts";
 import { getTask } from "../data/tasks.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag } from "./flags.ts";
 
 /** CLI entry. */
 export async function main(args: string[]): Promise<number> {
@@ -37,14 +38,6 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const integer = (name: string, text: string | undefined, fallback: number) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
-    }
-    return n;
-  };
   let spec: NoteEncoderSpec = DEFAULT_NOTE_ENCODER;
   let baseDir: string | undefined;
   if (values["note-encoder"] !== undefined) {
@@ -59,8 +52,8 @@ export async function main(args: string[]): Promise<number> {
       data: values.data,
       out: values.out,
       noteEncoder,
-      augment: integer("augment", values.augment, 0),
-      seed: integer("seed", values.seed, 0),
+      augment: integerFlag("augment", values.augment, { min: 0 }) ?? 0,
+      seed: integerFlag("seed", values.seed, { min: 0 }) ?? 0,
       progress: !values.quiet,
       ...(tasks === undefined ? {} : { tasks }),
     });

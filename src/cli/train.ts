@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag, numberFlag } from "./flags.ts";
 
 /** Folder of the `flexcare_torch` package. */
 export const TORCH_PACKAGE_DIR: string = fileURLToPath(
@@ -138,23 +139,6 @@ export function trainPythonArgs(options: TrainCommandOptions): string[] {
   return args;
 }
 
-function positiveNumber(
-  flag: string,
-  value: string | undefined,
-  integer: boolean,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(
-      `--${flag} must be a ${integer ? "non-negative integer" : "number"}, got ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return n;
-}
-
 /**
  * Parses `--task-samples`: comma-separated `TASK=N` entries, N a positive integer, each task
  * once.
@@ -231,11 +215,11 @@ export async function main(args: string[]): Promise<number> {
   if (values.store === undefined) throw new UsageError("--store is required");
   if (values.out === undefined) throw new UsageError("--out is required");
   const options: TrainCommandOptions = { store: values.store, out: values.out, tasks };
-  const epochs = positiveNumber("epochs", values.epochs, true);
-  const lr = positiveNumber("lr", values.lr, false);
-  const seed = positiveNumber("seed", values.seed, true);
-  const batchSize = positiveNumber("batch-size", values["batch-size"], true);
-  const threads = positiveNumber("threads", values.threads, true);
+  const epochs = integerFlag("epochs", values.epochs, { min: 0 });
+  const lr = numberFlag("lr", values.lr, { min: 0 });
+  const seed = integerFlag("seed", values.seed, { min: 0 });
+  const batchSize = integerFlag("batch-size", values["batch-size"], { min: 0 });
+  const threads = integerFlag("threads", values.threads, { min: 0 });
   if (epochs !== undefined) options.epochs = epochs;
   if (lr !== undefined) options.lr = lr;
   if (seed !== undefined) options.seed = seed;
@@ -244,17 +228,18 @@ export async function main(args: string[]): Promise<number> {
   if (values.device !== undefined) options.device = values.device;
   if (values.config !== undefined) options.config = values.config;
   if (values.resume) options.resume = true;
-  const maxSamples = positiveNumber("max-samples-per-task", values["max-samples-per-task"], true);
-  const bucket = positiveNumber("bucket", values.bucket, true);
+  const maxSamples = integerFlag("max-samples-per-task", values["max-samples-per-task"], {
+    min: 0,
+  });
+  const bucket = integerFlag("bucket", values.bucket, { min: 0 });
   if (maxSamples !== undefined) options.maxSamplesPerTask = maxSamples;
   if (bucket !== undefined) options.bucket = bucket;
   if (values.init !== undefined) options.init = values.init;
   if (values["task-samples"] !== undefined) {
     options.taskSamples = parseTaskSamples(values["task-samples"]);
   }
-  const lrPatience = positiveNumber("lr-patience", values["lr-patience"], true);
-  if (lrPatience === 0) throw new UsageError("--lr-patience must be at least 1, got 0");
-  const minLr = positiveNumber("min-lr", values["min-lr"], false);
+  const lrPatience = integerFlag("lr-patience", values["lr-patience"], { min: 1 });
+  const minLr = numberFlag("min-lr", values["min-lr"], { min: 0 });
   if (lrPatience !== undefined) options.lrPatience = lrPatience;
   if (minLr !== undefined) options.minLr = minLr;
   return await runTorchModule("train", trainPythonArgs(options));
