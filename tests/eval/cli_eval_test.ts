@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { main, runEval } from "../../src/cli/eval.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 import { UsageError } from "../../src/cli/usage_error.ts";
 import { memoryEvalSource, type ModelEvalOptions } from "../../src/eval/eval_source.ts";
 import type { PredictionRecord } from "../../src/eval/predictions.ts";
@@ -56,7 +56,6 @@ Deno.test("eval --predictions writes the report, JSON and diagrams", async () =>
 
 Deno.test({
   name: "eval --model runs a real model over a synthetic cohort: report, NEWS2, modality subgroups",
-  ignore: NO_TORCH,
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
@@ -105,9 +104,7 @@ Deno.test({
   },
 });
 
-let modelDir = "";
-const tiny = NO_TORCH ? undefined : tinyModel().then((d) => (modelDir = d));
-if (tiny) await tiny;
+const modelDir = await tinyModel();
 
 Deno.test("eval --model uses the injected model source", async () => {
   const dir = await Deno.makeTempDir();

@@ -5,7 +5,7 @@ import { readHead } from "../../src/finetune/head_artifact.ts";
 import { HeadMismatchError } from "../../src/finetune/head_artifact.ts";
 import { HeadRegistry } from "../../src/finetune/head_registry.ts";
 import { FlexCareModel } from "../../src/model/flexcare_model.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 
 async function noteOnlyTask(data: string): Promise<void> {
   // a new binary task "copd" from the synthetic DRG notes: notes only, label = mentions copd
@@ -25,7 +25,6 @@ async function noteOnlyTask(data: string): Promise<void> {
 
 Deno.test({
   name: "deno task finetune on a tiny cohort: head, report, baselines, serving, hash refusal",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await tinyModel();
     const dir = await Deno.makeTempDir({ prefix: "flexcare-finetune-" });

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { FlexCareModel, type TaskOutput } from "../../src/model/flexcare_model.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let worst = 0;
@@ -10,7 +10,6 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 Deno.test({
   name: "an extra task token takes a free row: a copy of a task's token gives that task's s_p",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
     try {

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { tensorsFromJson } from "../../src/cli/predict.ts";
 import { FlexCareModel, type TaskOutput } from "../../src/model/flexcare_model.ts";
 import { ModelLoadError } from "../../src/model/manifest.ts";
-import { NO_TORCH, tinyModel } from "./tiny_model.ts";
+import { tinyModel } from "./tiny_model.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -14,7 +14,6 @@ function maxAbsDiff(a: ArrayLike<number | bigint>, b: ArrayLike<number>): number
 
 Deno.test({
   name: "every exported graph matches PyTorch in onnxruntime-web (wasm) to 1e-4",
-  ignore: NO_TORCH,
   fn: async () => {
     const dir = await tinyModel();
     const model = await FlexCareModel.load(dir, { backend: "wasm" });
@@ -58,7 +57,6 @@ function assertClose(a: TaskOutput[], b: TaskOutput[], tolerance: number) {
 
 Deno.test({
   name: "staged graphs (towers + step) equal the one graph, for any subset of modalities",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
     try {
@@ -111,7 +109,6 @@ Deno.test({
 
 Deno.test({
   name: "a graph whose sha256 differs from the manifest is refused at load",
-  ignore: NO_TORCH,
   fn: async () => {
     const source = await tinyModel();
     const dir = await Deno.makeTempDir();
@@ -146,7 +143,6 @@ Deno.test({
 
 Deno.test({
   name: "deno task predict prints the graph's named outputs",
-  ignore: NO_TORCH,
   fn: async () => {
     const dir = await tinyModel();
     const out = await new Deno.Command(Deno.execPath(), {
@@ -191,7 +187,6 @@ async function model_run_missing(dir: string): Promise<string> {
 
 Deno.test({
   name: "overlapping runs of different graphs give the same results as sequential runs",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
     try {
@@ -230,7 +225,6 @@ Deno.test({
 
 Deno.test({
   name: "a padded batch of mixed samples gives each sample's own one-graph outputs",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
     try {

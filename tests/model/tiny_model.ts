@@ -1,11 +1,13 @@
 /**
- * A small random-initialised FlexCare model exported by the PyTorch package (d = 16), with
- * parity fixtures, for tests that need real ONNX graphs. Exported once per test process;
- * tests mark themselves ignored when the system python lacks torch.
+ * The tiny random-initialised FlexCare model (d = 16, seed 0) committed under
+ * `tests/fixtures/tiny_model/` with compact parity fixtures, for tests that need real ONNX
+ * graphs. It needs no Python: `models/pytorch/tools/make_test_model.sh` wrote it, and the Python
+ * suite (`models/pytorch/tests/test_test_model.py`) re-runs that script when PyTorch is present
+ * and fails when the committed files are not current.
  *
  * @module
  */
-const ROOT = new URL("../../", import.meta.url).pathname;
+const FIXTURE = new URL("../fixtures/tiny_model/", import.meta.url).pathname;
 
 function pythonHasTorch(): boolean {
   try {
@@ -21,32 +23,35 @@ function pythonHasTorch(): boolean {
   }
 }
 
-/** True (and says why once) when the tiny model cannot be exported here. */
+/**
+ * True when the system python3 lacks torch/onnx. Only tests that run PyTorch themselves (the
+ * reference comparisons) use it; tests that need a model use {@linkcode tinyModel}.
+ */
 export const NO_TORCH: boolean = !pythonHasTorch();
-if (NO_TORCH) console.warn("ignored: the system python3 lacks torch/onnx (.ci/run installs them)");
 
-let exported: Promise<string> | undefined;
+let copied: Promise<string> | undefined;
 
-/** Path of the exported tiny model directory (created on first call). */
+/**
+ * Path of a private copy of the committed tiny model (made on first call per test process), so
+ * that a test that writes into its model directory never changes the fixture.
+ */
 export function tinyModel(): Promise<string> {
-  exported ??= (async () => {
+  copied ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "flexcare-model-" });
-    const out = await new Deno.Command("python3", {
-      args: [
-        "-m",
-        "flexcare_torch.export",
-        "--random-init",
-        '{"d_model": 16}',
-        "--out",
-        dir,
-        "--parity",
-      ],
-      env: { PYENV_VERSION: "system", PYTHONPATH: `${ROOT}models/pytorch` },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (out.code !== 0) throw new Error(`export failed: ${new TextDecoder().decode(out.stderr)}`);
+    await copyTree(FIXTURE, dir);
     return dir;
   })();
-  return exported;
+  return copied;
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  for await (const e of Deno.readDir(from)) {
+    const src = `${from}/${e.name}`, dst = `${to}/${e.name}`;
+    if (e.isDirectory) {
+      await Deno.mkdir(dst);
+      await copyTree(src, dst);
+    } else {
+      await Deno.copyFile(src, dst);
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../routes/logger.ts";
 import { FakeStayService } from "./fake_service.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 import { FlexCareModel } from "../../src/model/flexcare_model.ts";
 
 const quiet = createLogger("silent");
@@ -381,7 +381,6 @@ Deno.test("logs above debug carry no stay ids, values or note text", async () =>
 
 Deno.test({
   name: "POST /v1/predict and GET /v1/models on the tiny model",
-  ignore: NO_TORCH,
   async fn() {
     const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
     try {

@@ -3,13 +3,12 @@
  * replays a synthetic stay against it and prints streamed predictions, SIGINT stops the server.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 
 Deno.test({
   name: "serve and demo as processes",
-  ignore: NO_TORCH,
   async fn() {
     const model = await tinyModel();
     const data = await Deno.makeTempDir({ prefix: "flexcare-cli-" });

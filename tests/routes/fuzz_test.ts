@@ -2,13 +2,12 @@
  * 1,000 generated malformed requests against a real server on loopback: every answer is a 4xx
  * with a JSON error body, the server stays up, and the stored state (stay states, prediction
  * histories, the event log's row counts) is unchanged. Runs against the real stay service with
- * the tiny model when torch is available, against the fake service (validation only) otherwise.
+ * the committed tiny model (no Python needed).
  */
 import { encode as encodePng } from "fast-png";
 import { assert, assertEquals } from "../assert.ts";
 import { listen } from "./helpers.ts";
-import { FakeStayService } from "./fake_service.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 import { FlexCareModel } from "../../src/model/flexcare_model.ts";
 import { createStayService, type ManagedStayService } from "../../src/session/service.ts";
 import type { StayService } from "../../src/session/types.ts";
@@ -381,21 +380,16 @@ async function snapshot(url: string, service: StayService): Promise<string> {
 }
 
 Deno.test({
-  name: `fuzz: 1,000 malformed requests get 4xx, the server stays up, stored state is unchanged (${
-    NO_TORCH ? "fake service" : "real service"
-  })`,
+  name: "fuzz: 1,000 malformed requests get 4xx, the server stays up, stored state is unchanged",
   async fn() {
-    let service: StayService;
-    let model: FlexCareModel | undefined;
-    let data: string | undefined;
-    if (NO_TORCH) {
-      service = new FakeStayService();
-    } else {
-      model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
-      data = await Deno.makeTempDir({ prefix: "flexcare-fuzz-" });
-      service = await createStayService({ dataDir: data, model, sweepIntervalMs: 0 });
-    }
-    const server = listen({ service, ...(model ? { model } : {}), tokens: [TOKEN] });
+    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
+    const data = await Deno.makeTempDir({ prefix: "flexcare-fuzz-" });
+    const service: StayService = await createStayService({
+      dataDir: data,
+      model,
+      sweepIntervalMs: 0,
+    });
+    const server = listen({ service, model, tokens: [TOKEN] });
     try {
       for (const id of STAYS) {
         await service.admit(id, { admittedAt: "2024-05-01T08:00:00Z" });
@@ -464,8 +458,8 @@ Deno.test({
     } finally {
       await server.close();
       await service.close();
-      await model?.close();
-      if (data) await Deno.remove(data, { recursive: true });
+      await model.close();
+      await Deno.remove(data, { recursive: true });
     }
   },
 });

@@ -4,7 +4,7 @@
  * new task, and a head built on another base model refused with a clear error.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
 import { main as finetune } from "../../src/cli/finetune.ts";
 import { parseServeArgs, serve } from "../../src/cli/serve.ts";
@@ -56,7 +56,6 @@ const NOTE = "Past Medical History: COPD, pulmonary fibrosis, hypertension. Ches
 
 Deno.test({
   name: "serve --heads: a new task after POST /v1/models/reload, another base model refused",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await tinyModel();
     const dir = await Deno.makeTempDir({ prefix: "flexcare-heads-" });
@@ -197,7 +196,6 @@ Deno.test({
 
 Deno.test({
   name: "heads: a reload swaps the registry atomically; no heads folder answers 409",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
     const dir = await Deno.makeTempDir({ prefix: "flexcare-heads-" });

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { listen, readEvents } from "./helpers.ts";
 import { FakeStayService } from "./fake_service.ts";
-import { NO_TORCH, tinyModel } from "../model/tiny_model.ts";
+import { tinyModel } from "../model/tiny_model.ts";
 import { FlexCareModel } from "../../src/model/flexcare_model.ts";
 import { createStayService } from "../../src/session/service.ts";
 import { parseServeArgs, serve } from "../../src/cli/serve.ts";
@@ -195,7 +195,6 @@ Deno.test("serve: flags, refusing non-loopback without tokens, a missing model",
 
 Deno.test({
   name: "real service on loopback: NDJSON steps, SSE, restart keeps predictions",
-  ignore: NO_TORCH,
   async fn() {
     const dir = await tinyModel();
     const data = await Deno.makeTempDir({ prefix: "flexcare-serve-" });
@@ -268,7 +267,6 @@ Deno.test({
 Deno.test({
   name:
     "serve(): ready after warm-up, concurrent writes over HTTP, stays recovered after a restart",
-  ignore: NO_TORCH,
   async fn() {
     const model = await tinyModel();
     const data = await Deno.makeTempDir({ prefix: "flexcare-serve-e2e-" });

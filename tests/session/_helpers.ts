@@ -13,7 +13,6 @@ import {
 import type { StayPrediction } from "../../src/session/types.ts";
 import { tinyModel } from "../model/tiny_model.ts";
 
-export { NO_TORCH } from "../model/tiny_model.ts";
 export { hourOfVitals, NOTE, prng, smallPng } from "./_data.ts";
 
 let model: Promise<FlexCareModel> | undefined;

@@ -13,7 +13,6 @@ import {
   comparable,
   hourOfVitals,
   loadModel,
-  NO_TORCH,
   NOTE,
   openService,
   prng,
@@ -41,7 +40,6 @@ function asObservations(batches: readonly ObservationInput[][]) {
 
 Deno.test({
   name: "whole flow: hourly DEC and LOS, image and note steps, late data, discharge",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await loadModel();
     const clock = new TestClock();
@@ -181,7 +179,6 @@ async function scenario(
 
 Deno.test({
   name: "a restart and LRU eviction give the same predictions as an uninterrupted run",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await loadModel();
     const a = await openService({ model });
@@ -214,7 +211,6 @@ Deno.test({
 
 Deno.test({
   name: "concurrency: many stays at once; concurrent writes to one stay are serialized",
-  ignore: NO_TORCH,
   fn: async () => {
     const model = await loadModel();
     const { service, dataDir } = await openService({ model });

@@ -1,5 +1,8 @@
 """Usage: PYTHONPATH=models/pytorch PYENV_VERSION=system python3 models/pytorch/tools/compact_parity.py \
     CHECKPOINT MODEL_DIR   (after `deno task export --parity` into MODEL_DIR)
+   or: ... compact_parity.py --random-init CONFIG_JSON MODEL_DIR   (a random-init test model,
+    seed 0, as exported by `flexcare_torch.export --random-init CONFIG_JSON`; see
+    make_test_model.sh)
 
 Replaces a model directory's parity fixtures with compact ones (same graphs, same checks):
 batch 2 (sample 1: no image, padding), inputs on a 1/8 grid (short decimals; tower states
@@ -8,10 +11,18 @@ rounded to 7 significant digits and fed as such), outputs written with 7 signifi
 import json, os, sys
 import numpy as np
 import torch
-from flexcare_torch.export import load_checkpoint, example_inputs, write_parity
+from flexcare_torch.export import load_checkpoint, example_inputs, write_parity, randomize_gates
+from flexcare_torch.config import FlexCareConfig
+from flexcare_torch.model import FlexCare
 
-ckpt_path, out = sys.argv[1], sys.argv[2]
-model, _ = load_checkpoint(ckpt_path)
+if sys.argv[1] == "--random-init":
+    config, out = sys.argv[2], sys.argv[3]
+    torch.manual_seed(0)
+    model = FlexCare(FlexCareConfig.from_dict(json.loads(config)))
+    randomize_gates(model, 0)
+else:
+    ckpt_path, out = sys.argv[1], sys.argv[2]
+    model, _ = load_checkpoint(ckpt_path)
 model.eval()
 x = example_inputs(model, batch=2, rows=4, tokens=3, tasks=2, seed=1)
 g = torch.Generator().manual_seed(2)
