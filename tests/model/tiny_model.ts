@@ -9,26 +9,6 @@
  */
 const FIXTURE = new URL("../fixtures/tiny_model/", import.meta.url).pathname;
 
-function pythonHasTorch(): boolean {
-  try {
-    const out = new Deno.Command("python3", {
-      args: ["-c", "import torch, onnx"],
-      env: { PYENV_VERSION: "system" },
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return out.code === 0;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * True when the system python3 lacks torch/onnx. Only tests that run PyTorch themselves (the
- * reference comparisons) use it; tests that need a model use {@linkcode tinyModel}.
- */
-export const NO_TORCH: boolean = !pythonHasTorch();
-
 let copied: Promise<string> | undefined;
 
 /**

@@ -13,29 +13,30 @@ def files(d):
     return sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
 
 
-def test_committed_tiny_model_is_current(tmp_path):
-    out = str(tmp_path / "tiny_model")
-    subprocess.run(["bash", "models/pytorch/tools/make_test_model.sh", out], cwd=ROOT, check=True)
-    assert files(out) == files(FIXTURE)
+def assert_current(out, fixture, remake):
+    """Every file `remake` wrote into `out` equals the committed one (manifest.json: apart from
+    its created_at)."""
+    assert files(out) == files(fixture)
     for name in files(out):
-        a, b = os.path.join(out, name), os.path.join(FIXTURE, name)
+        a, b = os.path.join(out, name), os.path.join(fixture, name)
         if name == "manifest.json":
             ma, mb = json.load(open(a)), json.load(open(b))
             ma.pop("created_at", None)
             mb.pop("created_at", None)
-            assert ma == mb, "manifest.json differs: run models/pytorch/tools/make_test_model.sh"
+            assert ma == mb, f"{name} differs: run {remake}"
         else:
-            assert open(a, "rb").read() == open(b, "rb").read(), \
-                f"{name} differs: run models/pytorch/tools/make_test_model.sh"
+            assert open(a, "rb").read() == open(b, "rb").read(), f"{name} differs: run {remake}"
+
+
+def test_committed_tiny_model_is_current(tmp_path):
+    out = str(tmp_path / "tiny_model")
+    subprocess.run(["bash", "models/pytorch/tools/make_test_model.sh", out], cwd=ROOT, check=True)
+    assert_current(out, FIXTURE, "bash models/pytorch/tools/make_test_model.sh")
 
 
 def test_committed_tiny_bert_is_current(tmp_path):
     out = str(tmp_path / "tiny_bert")
     script = os.path.join(ROOT, "models", "pytorch", "tools", "make_tiny_bert.py")
     subprocess.run([sys.executable, script, out], cwd=ROOT, check=True, capture_output=True)
-    fixture = os.path.join(ROOT, "tests", "fixtures", "tiny_bert")
-    assert files(out) == files(fixture)
-    for name in files(out):
-        assert open(os.path.join(out, name), "rb").read() == \
-            open(os.path.join(fixture, name), "rb").read(), \
-            f"tiny_bert/{name} differs: run models/pytorch/tools/make_tiny_bert.py tests/fixtures/tiny_bert"
+    assert_current(out, os.path.join(ROOT, "tests", "fixtures", "tiny_bert"),
+                   "python3 models/pytorch/tools/make_tiny_bert.py tests/fixtures/tiny_bert")
