@@ -159,7 +159,17 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   if (modelDir !== null) {
     try {
       const started = performance.now();
-      model = await FlexCareModel.load(modelDir, { backend: options.backend ?? "auto" });
+      // Inference runs in a worker, never on the thread that answers requests.
+      model = await FlexCareModel.load(modelDir, {
+        backend: options.backend ?? "auto",
+        offThread: true,
+      });
+      const check = model.autoCheck;
+      if (check !== null && !check.kept) {
+        log.warn(
+          `backend auto: ${check.backend} differs from wasm by ${check.maxAbsDiff} on the probe sample; serving on wasm`,
+        );
+      }
       await model.warmUp();
       await heads.reload(model);
       service = await createStayService({ dataDir, model, logger: sessionLogger(log) });

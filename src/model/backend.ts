@@ -2,18 +2,24 @@
  * The one module that chooses the ONNX backend and names execution providers.
  *
  * - `wasm`: onnxruntime-web on WebAssembly (CPU), single-threaded, `.wasm` files from the
- *   installed package (never a CDN). Works everywhere; the default.
+ *   installed package (never a CDN). Works everywhere.
  * - `webgpu`: onnxruntime-web's WebGPU execution provider. `auto` picks it only when a real
  *   (non-fallback) GPU adapter exists; asking for it explicitly also accepts a software adapter
  *   (useful for correctness tests). Deno's `GPUQueue.writeBuffer` is given a plain
  *   `ArrayBuffer` copy, which the provider needs there.
- * - `native`: onnxruntime-node's bundled CPU binaries (no install script needed), when asked.
+ * - `native`: onnxruntime-node's bundled CPU binaries (no install script needed).
+ * - `auto`: WebGPU on a real GPU, else native where onnxruntime-node loads, else wasm (see
+ *   {@linkcode resolveBackend}).
+ *
+ * Any of them runs on the calling thread, or in a Worker with `offThread` (what the server
+ * uses; see `worker_ort.ts`).
  *
  * @module
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findPackageDir } from "../features/notes/package_dir.ts";
+import { WorkerOrt } from "./worker_ort.ts";
 
 /** A backend name as given on the command line. */
 export type BackendName = "auto" | "wasm" | "webgpu" | "native";
@@ -38,6 +44,12 @@ export interface OrtRuntime {
   readonly detail: string;
   // deno-lint-ignore no-explicit-any
   readonly ort: any;
+  /** Whether `auto` picked the backend (the model then checks it against wasm). */
+  readonly auto?: boolean;
+  /** Whether the sessions run in a Worker. */
+  readonly offThread?: boolean;
+  /** Stops what the runtime started (the worker); sessions must be released first. */
+  readonly close?: () => Promise<void>;
 }
 
 type WebOrt = typeof import("onnxruntime-web");
@@ -152,9 +164,64 @@ function patchWriteBuffer(): void {
   writeBufferPatched = true;
 }
 
+/** The in-thread runtime module of a backend, loaded and configured. */
+export async function loadOrtModule(
+  backend: ResolvedBackend,
+): Promise<{ ort: unknown; executionProviders: readonly string[]; detail: string }> {
+  if (backend === "native") {
+    const ort = await import("onnxruntime-node");
+    return { ort, executionProviders: ["cpu"], detail: "onnxruntime-node CPU" };
+  }
+  if (backend === "webgpu") {
+    const adapter = await gpuAdapter();
+    if (adapter === null) {
+      throw new Error(
+        "WebGPU backend requested but no WebGPU adapter is available (run Deno with --unstable-webgpu)",
+      );
+    }
+    patchWriteBuffer();
+    const ort = await loadWebGpuOrt();
+    const info = adapter.info;
+    const label = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") ||
+      "adapter";
+    return {
+      ort,
+      executionProviders: ["webgpu"],
+      detail: `WebGPU ${label}${isFallback(adapter) ? " (software fallback)" : ""}`,
+    };
+  }
+  return {
+    ort: await loadWebOrt(),
+    executionProviders: ["wasm"],
+    detail: "onnxruntime-web wasm, 1 thread",
+  };
+}
+
+/** Options of {@linkcode resolveBackend}. */
+export interface ResolveBackendOptions {
+  /**
+   * Run the sessions in a Worker (see `worker_ort.ts`) instead of on the calling thread: what
+   * a server wants, so that inference never blocks the thread that answers requests.
+   * @default {false}
+   */
+  offThread?: boolean;
+}
+
+/** Whether onnxruntime-node's binaries load here. */
+async function nativeLoads(): Promise<boolean> {
+  try {
+    await import("onnxruntime-node");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Resolves a backend name to a loaded runtime. `auto` takes WebGPU only on a real GPU
- * adapter, otherwise wasm.
+ * Resolves a backend name to a loaded runtime. `auto` takes WebGPU on a real (non-fallback)
+ * GPU adapter, else native where onnxruntime-node loads, else wasm; a model loaded with `auto`
+ * then checks the pick against wasm on a warm-up input and falls back to wasm when they
+ * disagree (`FlexCareModel.load`).
  *
  * @example The portable default
  * ```ts ignore
@@ -163,44 +230,40 @@ function patchWriteBuffer(): void {
  * console.log(runtime.backend, runtime.executionProviders);
  * ```
  */
-export async function resolveBackend(name: BackendName = "auto"): Promise<OrtRuntime> {
+export async function resolveBackend(
+  name: BackendName = "auto",
+  options: ResolveBackendOptions = {},
+): Promise<OrtRuntime> {
   if (!BACKEND_NAMES.includes(name)) {
     throw new RangeError(
       `Unknown backend ${JSON.stringify(name)}: expected one of ${BACKEND_NAMES.join(", ")}`,
     );
   }
-  if (name === "native") {
-    const ort = await import("onnxruntime-node");
-    return { backend: "native", executionProviders: ["cpu"], detail: "onnxruntime-node CPU", ort };
-  }
-  if (name === "webgpu" || name === "auto") {
+  let backend: ResolvedBackend;
+  if (name === "auto") {
     const adapter = await gpuAdapter();
-    const usable = adapter !== null && (name === "webgpu" || !isFallback(adapter));
-    if (usable) {
-      patchWriteBuffer();
-      const ort = await loadWebGpuOrt();
-      const info = adapter.info;
-      const label =
-        [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") ||
-        "adapter";
-      return {
-        backend: "webgpu",
-        executionProviders: ["webgpu"],
-        detail: `WebGPU ${label}${isFallback(adapter) ? " (software fallback)" : ""}`,
-        ort,
-      };
-    }
-    if (name === "webgpu") {
-      throw new Error(
-        "WebGPU backend requested but no WebGPU adapter is available (run Deno with --unstable-webgpu)",
-      );
-    }
+    backend = adapter !== null && !isFallback(adapter)
+      ? "webgpu"
+      : await nativeLoads()
+      ? "native"
+      : "wasm";
+  } else {
+    backend = name;
   }
-  const ort = await loadWebOrt();
-  return {
-    backend: "wasm",
-    executionProviders: ["wasm"],
-    detail: "onnxruntime-web wasm, 1 thread",
-    ort,
-  };
+  const auto = name === "auto";
+  if (options.offThread) {
+    const ort = new WorkerOrt(backend);
+    const detail = await ort.start();
+    return {
+      backend,
+      executionProviders: [],
+      detail: `${detail}, in a worker`,
+      ort,
+      auto,
+      offThread: true,
+      close: () => Promise.resolve(ort.stop()),
+    };
+  }
+  const loaded = await loadOrtModule(backend);
+  return { backend, ...loaded, auto, offThread: false };
 }

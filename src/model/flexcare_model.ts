@@ -10,7 +10,12 @@
  *
  * @module
  */
-import { type BackendName, type OrtRuntime, resolveBackend } from "./backend.ts";
+import {
+  type BackendName,
+  type OrtRuntime,
+  resolveBackend,
+  type ResolvedBackend,
+} from "./backend.ts";
 import { GraphSession, type HostTensor } from "./graph_session.ts";
 import {
   type ManifestTask,
@@ -31,8 +36,36 @@ export interface LoadModelOptions {
    * @default {"auto"}
    */
   backend?: BackendName;
-  /** An already resolved runtime (shared between models). */
+  /** An already resolved runtime (shared between models; the caller closes it). */
   runtime?: OrtRuntime;
+  /**
+   * Run the sessions in a Worker, off the calling thread (what a server wants).
+   * @default {false}
+   */
+  offThread?: boolean;
+}
+
+/** What the `auto` backend's check against wasm found. */
+export interface AutoBackendCheck {
+  /** The backend `auto` picked first. */
+  readonly backend: ResolvedBackend;
+  /** Largest absolute difference from wasm over every output of the probe sample. */
+  readonly maxAbsDiff: number;
+  /** Whether the pick serves (else the model fell back to wasm). */
+  readonly kept: boolean;
+}
+
+/** Largest output difference from wasm that `auto` accepts for a faster backend. */
+export const AUTO_PARITY_TOLERANCE = 1e-4;
+
+function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= max)) max = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
+  }
+  return max;
 }
 
 /** The manifest's `task_table` entry: the task-embedding table fed to the graphs. */
@@ -129,6 +162,9 @@ export class FlexCareModel {
    * whose graphs hold the tokens themselves (exported before the `task_table` input).
    */
   readonly taskTable: TaskTable | null;
+  /** Set when the backend was `auto` and picked something other than wasm. */
+  autoCheck: AutoBackendCheck | null = null;
+  #ownsRuntime = false;
 
   private constructor(
     dir: string,
@@ -162,26 +198,112 @@ export class FlexCareModel {
    */
   static async load(dir: string, options: LoadModelOptions = {}): Promise<FlexCareModel> {
     const manifest = await readManifest(dir);
-    const runtime = options.runtime ?? await resolveBackend(options.backend ?? "auto");
-    const graphs = new Map<string, GraphSession>();
-    for (const name of Object.keys(manifest.graphs).sort()) {
-      const bytes = await readGraph(dir, manifest, name);
-      try {
-        graphs.set(name, await GraphSession.create(name, manifest.graphs[name]!, bytes, runtime));
-      } catch (error) {
-        throw new ModelLoadError(dir, `graph ${name}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
+    if (options.runtime !== undefined) {
+      return await FlexCareModel.#open(dir, manifest, options.runtime);
     }
-    const wantsTable = [...graphs.values()].some((g) =>
-      g.spec.inputs.some((i) => i.name === "task_table")
+    const offThread = options.offThread ?? false;
+    const runtime = await resolveBackend(options.backend ?? "auto", { offThread });
+    const model = await FlexCareModel.#open(dir, manifest, runtime, true);
+    if (!runtime.auto || runtime.backend === "wasm") return model;
+    // `auto` picked a faster backend: it serves only if it agrees with wasm on a probe input.
+    let diff: number;
+    try {
+      const reference = await FlexCareModel.#open(
+        dir,
+        manifest,
+        await resolveBackend("wasm"),
+        true,
+      );
+      try {
+        diff = maxAbsDiff(await model.#probe(), await reference.#probe());
+      } finally {
+        await reference.close();
+      }
+    } catch (error) {
+      await model.close();
+      throw error;
+    }
+    if (diff <= AUTO_PARITY_TOLERANCE) {
+      model.autoCheck = { backend: runtime.backend, maxAbsDiff: diff, kept: true };
+      return model;
+    }
+    await model.close();
+    const fallback = await FlexCareModel.#open(
+      dir,
+      manifest,
+      await resolveBackend("wasm", { offThread }),
+      true,
     );
-    const table = wantsTable ? await readTaskTable(dir, manifest) : null;
-    const parts = Object.keys(manifest.graphs).sort().map((g) => manifest.graphs[g]!.sha256);
-    if (table !== null) parts.push(`task_table:${table.sha256}`);
-    const hash = await sha256Hex(new TextEncoder().encode(parts.join("\n")));
-    return new FlexCareModel(dir, manifest, runtime, graphs, hash, table?.table ?? null);
+    fallback.autoCheck = { backend: runtime.backend, maxAbsDiff: diff, kept: false };
+    return fallback;
+  }
+
+  static async #open(
+    dir: string,
+    manifest: ModelManifest,
+    runtime: OrtRuntime,
+    ownsRuntime = false,
+  ): Promise<FlexCareModel> {
+    const graphs = new Map<string, GraphSession>();
+    try {
+      for (const name of Object.keys(manifest.graphs).sort()) {
+        const bytes = await readGraph(dir, manifest, name);
+        try {
+          graphs.set(name, await GraphSession.create(name, manifest.graphs[name]!, bytes, runtime));
+        } catch (error) {
+          throw new ModelLoadError(dir, `graph ${name}: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+      }
+      const wantsTable = [...graphs.values()].some((g) =>
+        g.spec.inputs.some((i) => i.name === "task_table")
+      );
+      const table = wantsTable ? await readTaskTable(dir, manifest) : null;
+      const parts = Object.keys(manifest.graphs).sort().map((g) => manifest.graphs[g]!.sha256);
+      if (table !== null) parts.push(`task_table:${table.sha256}`);
+      const hash = await sha256Hex(new TextEncoder().encode(parts.join("\n")));
+      const model = new FlexCareModel(dir, manifest, runtime, graphs, hash, table?.table ?? null);
+      model.#ownsRuntime = ownsRuntime;
+      return model;
+    } catch (error) {
+      for (const g of graphs.values()) await g.close().catch(() => {});
+      if (ownsRuntime) await runtime.close?.().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * The outputs of every graph on one fixed pseudo-random sample (all modalities), flattened:
+   * what `auto` compares between a candidate backend and wasm.
+   */
+  async #probe(): Promise<number[]> {
+    let state = 12345;
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32 * 2 - 1;
+    };
+    const rows = 6;
+    const ts: FeatureMatrix = {
+      rows,
+      columns: 76,
+      data: Float64Array.from({ length: rows * 76 }, next),
+    };
+    const E = this.#noteDim;
+    const note = { tokens: 3, dim: E, data: Float32Array.from({ length: 3 * E }, next) };
+    const image = Float32Array.from({ length: 3 * 224 * 224 }, next);
+    const codes = this.manifest.tasks.map((t) => t.code);
+    const out: number[] = [];
+    const take = (outputs: readonly TaskOutput[]) => {
+      for (const o of outputs) out.push(...o.probs, ...o.alpha, ...o.representation);
+    };
+    take(await this.predict({ timeseries: ts, image, note }, codes));
+    if (this.staged) {
+      const imageStates = await this.encodeImage(image);
+      const noteStates = await this.encodeNote(note);
+      take(await this.step({ timeseries: ts, imageStates, noteStates }, codes));
+    }
+    return out;
   }
 
   /** Model name (the directory's last segment) and version (creation time). */
@@ -505,9 +627,10 @@ export class FlexCareModel {
     }
   }
 
-  /** Releases every session. */
+  /** Releases every session (and the runtime the model started, such as its worker). */
   async close(): Promise<void> {
     for (const g of this.graphs.values()) await g.close();
+    if (this.#ownsRuntime) await this.runtime.close?.();
   }
 }
 

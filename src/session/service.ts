@@ -172,7 +172,10 @@ export async function createStayService(options: StayServiceOptions): Promise<Ma
     throw new TypeError("The stay service needs a dataDir");
   }
   const noteEncoder = options.noteEncoder ??
-    await createNoteEncoder(options.model.manifest.note_encoder, { baseDir: options.model.dir });
+    await createNoteEncoder(options.model.manifest.note_encoder, {
+      baseDir: options.model.dir,
+      runtime: options.model.runtime,
+    });
   try {
     return new Service(options, noteEncoder, options.noteEncoder === undefined);
   } catch (error) {

@@ -382,7 +382,7 @@ Deno.test("logs above debug carry no stay ids, values or note text", async () =>
 Deno.test({
   name: "POST /v1/predict and GET /v1/models on the tiny model",
   async fn() {
-    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
+    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm", offThread: true });
     try {
       const { post, call } = setup({ model });
       assertEquals((await call("GET", "/readyz")).status, 200);

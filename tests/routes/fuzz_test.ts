@@ -382,7 +382,7 @@ async function snapshot(url: string, service: StayService): Promise<string> {
 Deno.test({
   name: "fuzz: 1,000 malformed requests get 4xx, the server stays up, stored state is unchanged",
   async fn() {
-    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
+    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm", offThread: true });
     const data = await Deno.makeTempDir({ prefix: "flexcare-fuzz-" });
     const service: StayService = await createStayService({
       dataDir: data,

@@ -197,7 +197,7 @@ Deno.test({
 Deno.test({
   name: "heads: a reload swaps the registry atomically; no heads folder answers 409",
   fn: async () => {
-    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm" });
+    const model = await FlexCareModel.load(await tinyModel(), { backend: "wasm", offThread: true });
     const dir = await Deno.makeTempDir({ prefix: "flexcare-heads-" });
     try {
       const log = createLogger("silent");

@@ -198,7 +198,7 @@ Deno.test({
   async fn() {
     const dir = await tinyModel();
     const data = await Deno.makeTempDir({ prefix: "flexcare-serve-" });
-    const model = await FlexCareModel.load(dir, { backend: "wasm" });
+    const model = await FlexCareModel.load(dir, { backend: "wasm", offThread: true });
     const service = await createStayService({ dataDir: data, model, sweepIntervalMs: 0 });
     const server = listen({ service, model, keepAliveMs: 200 });
     try {

@@ -19,7 +19,9 @@ let model: Promise<FlexCareModel> | undefined;
 
 /** The tiny model on wasm (exported and loaded once per process; `dir` overrides the export). */
 export function loadModel(dir?: string): Promise<FlexCareModel> {
-  model ??= (async () => FlexCareModel.load(dir ?? await tinyModel(), { backend: "wasm" }))();
+  model ??=
+    (async () =>
+      FlexCareModel.load(dir ?? await tinyModel(), { backend: "wasm", offThread: true }))();
   return model;
 }
 

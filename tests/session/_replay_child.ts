@@ -24,7 +24,7 @@ const say = (line: string) => {
 };
 const model: SessionModel = modelDir === "fake"
   ? fakeModel()
-  : await FlexCareModel.load(modelDir, { backend: "wasm" });
+  : await FlexCareModel.load(modelDir, { backend: "wasm", offThread: true });
 // Two resident stays for three: reloads from the log happen during the replay too.
 const service = await createStayService({
   dataDir,
@@ -35,4 +35,5 @@ const service = await createStayService({
 say("ready");
 await runReplay(service, (key) => say(`ack ${key}`));
 await service.close();
+if (model instanceof FlexCareModel) await model.close();
 say("done");

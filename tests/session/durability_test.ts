@@ -129,7 +129,7 @@ Deno.test({
       // Uninterrupted reference, in-process, all stays resident.
       const model = modelDir === "fake"
         ? fakeModel()
-        : await FlexCareModel.load(modelDir, { backend: "wasm" });
+        : await FlexCareModel.load(modelDir, { backend: "wasm", offThread: true });
       const service = await createStayService({ dataDir: reference, model, sweepIntervalMs: 0 });
       await runReplay(service, () => {});
       await service.close();

@@ -12,7 +12,7 @@ import {
   type NoteEncoder,
   parseNoteEncoderSpec,
 } from "./encoder.ts";
-import { loadWebOrt, runExclusive } from "../../model/backend.ts";
+import { loadWebOrt, type OrtRuntime, runExclusive } from "../../model/backend.ts";
 import { parseVocab, WordPieceTokenizer } from "./wordpiece.ts";
 
 /** Options of {@linkcode createBiobertOnnxEncoder}. */
@@ -23,6 +23,12 @@ export interface BiobertOnnxEncoderOptions {
    * @default {Deno.cwd()}
    */
   readonly baseDir?: string;
+  /**
+   * The runtime to run the encoder on (the model's, so that a server encodes notes off the
+   * thread that answers requests).
+   * @default {onnxruntime-web wasm on the calling thread}
+   */
+  readonly runtime?: OrtRuntime;
 }
 
 /** Graph inputs this encoder knows how to feed. */
@@ -54,11 +60,12 @@ export async function createBiobertOnnxEncoder(
   const tokenizer = new WordPieceTokenizer(parseVocab(await Deno.readTextFile(at(valid.vocab))), {
     lowerCase: valid.lowerCase ?? false,
   });
-  const ort = await loadWebOrt();
+  const ort: Awaited<ReturnType<typeof loadWebOrt>> = options.runtime?.ort ?? await loadWebOrt();
+  const providers = options.runtime?.executionProviders ?? ["wasm"];
   const bytes = await Deno.readFile(at(valid.model));
   const session = await runExclusive(
     ort,
-    () => ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }),
+    () => ort.InferenceSession.create(bytes, { executionProviders: [...providers] }),
   );
   const unknownInputs = session.inputNames.filter((name) =>
     !(FEEDABLE as readonly string[]).includes(name)
