@@ -119,7 +119,11 @@ export function createApp(options: AppOptions = {}): Hono {
     keepAliveMs: options.keepAliveMs ?? 15_000,
   });
   const app = new Hono();
-  app.use(metricsMiddleware(metrics, (line) => log.info(line)));
+  // A client that went away (499) gets its line at debug: nothing went wrong on this side.
+  app.use(metricsMiddleware(metrics, (line, status) => {
+    if (status === 499) log.debug(line);
+    else log.info(line);
+  }));
   app.use(secureHeaders({ crossOriginResourcePolicy: "same-origin" }));
   if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
     app.use("/v1/*", cors({ origin: [...options.corsOrigins], maxAge: 600 }));

@@ -259,6 +259,14 @@ export function tooLarge(maxBytes: number): () => never {
 }
 
 /** The `Idempotency-Key` header, validated, as write options. */
+/**
+ * The write options of a request: its `Idempotency-Key` and its signal, which aborts when the
+ * client goes away before the answer (the service then drops a write that has not started).
+ */
+export function writeOptionsOf(c: Context): { idempotencyKey?: string; signal: AbortSignal } {
+  return { ...idempotencyOf(c), signal: c.req.raw.signal };
+}
+
 export function idempotencyOf(c: Context): { idempotencyKey?: string } {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return {};

@@ -108,6 +108,9 @@ export function errorHandler(log: Logger): (error: Error, c: Context) => Respons
       log.error(`${c.req.method} ${routePath(c)} failed with ${error.name}`);
       log.debug(String(error.stack ?? error.message));
     }
+    if (error instanceof ServiceError && error.retryAfter !== undefined) {
+      c.header("Retry-After", String(error.retryAfter));
+    }
     return c.json(body, status as 400);
   };
 }

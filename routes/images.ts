@@ -10,12 +10,12 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { EventId, Time } from "./schemas.ts";
 import {
-  idempotencyOf,
   mediaTypeOf,
   type RouteDeps,
   stayIdOf,
   tooLarge,
   unsupportedType,
+  writeOptionsOf,
 } from "./deps.ts";
 import { ServiceError } from "../src/session/errors.ts";
 import { probeImage } from "../src/features/image/probe.ts";
@@ -77,7 +77,7 @@ export function imageRoutes(deps: RouteDeps): Hono {
       // Refuse non-images and mismatched types from the header before anything is stored.
       probeImage(bytes, { mediaType: type });
       const result = await deps.service().addImage(stayId, bytes, {
-        ...idempotencyOf(c),
+        ...writeOptionsOf(c),
         mediaType: type,
         ...(time === undefined ? {} : { time }),
         ...(eventId === undefined ? {} : { eventId }),

@@ -104,6 +104,42 @@ export class Metrics {
       lines.push("# HELP flexcare_resident_stays Stays whose state is in memory.");
       lines.push("# TYPE flexcare_resident_stays gauge");
       lines.push(`flexcare_resident_stays ${s.residentStays}`);
+      const counters: [string, string, string, number | undefined][] = [
+        [
+          "flexcare_step_runs_total",
+          "counter",
+          "Model steps run (one pass for all tasks).",
+          s.stepRuns,
+        ],
+        [
+          "flexcare_recomputes_total",
+          "counter",
+          "Late-data recomputes (one pass over a stay's pending hours).",
+          s.recomputes,
+        ],
+        [
+          "flexcare_queued_steps",
+          "gauge",
+          "Steps waiting or running: step-running writes and pending recompute hours.",
+          s.queuedSteps,
+        ],
+        [
+          "flexcare_writes_refused_total",
+          "counter",
+          "Writes refused with 503 because the step queue was full.",
+          s.refusedWrites,
+        ],
+        [
+          "flexcare_writes_abandoned_total",
+          "counter",
+          "Writes dropped unstored because their client went away before they started.",
+          s.abandonedWrites,
+        ],
+      ];
+      for (const [name, type, help, value] of counters) {
+        if (value === undefined) continue;
+        lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+      }
     }
     if (model !== undefined) {
       lines.push("# HELP flexcare_backend_info The inference backend in use.");
@@ -131,7 +167,7 @@ export class Metrics {
 /** Middleware timing every request and recording it under its route pattern. */
 export function metricsMiddleware(
   metrics: Metrics,
-  onDone?: (line: string) => void,
+  onDone?: (line: string, status: number) => void,
 ): MiddlewareHandler {
   return async (c, next) => {
     const start = performance.now();
@@ -140,6 +176,6 @@ export function metricsMiddleware(
     const route = matched === "" || matched === "*" || matched === "/*" ? "unmatched" : matched;
     const ms = performance.now() - start;
     metrics.observe(c.req.method, route, c.res.status, ms / 1000);
-    onDone?.(`${c.req.method} ${route} ${c.res.status} ${ms.toFixed(1)}ms`);
+    onDone?.(`${c.req.method} ${route} ${c.res.status} ${ms.toFixed(1)}ms`, c.res.status);
   };
 }

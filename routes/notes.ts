@@ -9,13 +9,13 @@ import { bodyLimit } from "hono/body-limit";
 import { NoteBody } from "./schemas.ts";
 import { parseEventIdQuery, parseTimeQuery } from "./images.ts";
 import {
-  idempotencyOf,
   mediaTypeOf,
   readJson,
   type RouteDeps,
   stayIdOf,
   tooLarge,
   unsupportedType,
+  writeOptionsOf,
 } from "./deps.ts";
 import { ServiceError } from "../src/session/errors.ts";
 
@@ -44,7 +44,7 @@ export function noteRoutes(deps: RouteDeps): Hono {
         throw unsupportedType(type, ["text/plain", "application/json"]);
       }
       const result = await deps.service().addNote(stayId, text, {
-        ...idempotencyOf(c),
+        ...writeOptionsOf(c),
         ...(time === undefined ? {} : { time }),
         ...(eventId === undefined ? {} : { eventId }),
       });

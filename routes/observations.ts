@@ -35,6 +35,7 @@ import {
   stayIdOf,
   tooLarge,
   unsupportedType,
+  writeOptionsOf,
 } from "./deps.ts";
 
 const ACCEPTED = ["application/json", "application/fhir+json", "application/x-ndjson"];
@@ -156,6 +157,7 @@ function ndjsonStream(c: Context, deps: RouteDeps, stayId: string): Response {
           const obs = stripUndefined(ObservationSchema.parse(parseJsonText(item.text)));
           checkValues([obs], "observations");
           const result = await deps.service().addObservations(stayId, [obs], {
+            signal: c.req.raw.signal,
             ...(idempotencyKey === undefined
               ? {}
               : { idempotencyKey: `${idempotencyKey}#${item.line}` }),
@@ -222,12 +224,12 @@ export function observationRoutes(deps: RouteDeps): Hono {
         await service.get(stayId);
         return c.json({ accepted: 0, duplicates: 0, skipped, predictions: [] });
       }
-      const result = await service.addObservations(stayId, batch, idempotencyOf(c));
+      const result = await service.addObservations(stayId, batch, writeOptionsOf(c));
       return c.json({ ...result, skipped });
     }
     const batch = ObservationBatch.parse(json).observations.map(stripUndefined);
     checkValues(batch, "observations");
-    return c.json(await service.addObservations(stayId, batch, idempotencyOf(c)));
+    return c.json(await service.addObservations(stayId, batch, writeOptionsOf(c)));
   });
 
   return app;

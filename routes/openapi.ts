@@ -28,12 +28,23 @@ function schema(s: z.ZodType): Json {
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (s: Json) => ({ "application/json": { schema: s } });
-const ERRORS = [400, 401, 404, 409, 413, 415, 422, 429, 503];
+const ERRORS = [400, 401, 404, 408, 409, 413, 415, 422, 429, 503];
+
+const ERROR_TEXT: Record<number, string> = {
+  408:
+    "The request body did not arrive within the body timeout (default 30 s); the connection closes",
+  429: "Rate limit; `Retry-After` says when to retry",
+  503:
+    "Not ready yet (model loading), or `overloaded`: too many steps are queued. Nothing was stored; retry the same request (same event ids or Idempotency-Key) after `Retry-After` seconds",
+};
 
 function errors(...codes: number[]): Json {
   const out: Json = {};
   for (const code of codes.length ? codes : ERRORS) {
-    out[String(code)] = { description: "Error", content: json(ref("Error")) };
+    out[String(code)] = {
+      description: ERROR_TEXT[code] ?? "Error",
+      content: json(ref("Error")),
+    };
   }
   return out;
 }
@@ -160,6 +171,12 @@ export function openApiDocument(version: string): Json {
             duplicates: { type: "integer" },
             skipped: { type: "integer", description: "FHIR resources skipped for their status" },
             predictions: { type: "array", items: ref("Prediction") },
+            recomputing: {
+              type: "array",
+              items: { type: "number" },
+              description:
+                "Present when late data (an image, a note or an out-of-order observation) changed hours already published: those prediction times (hours since admission) are recomputed once per stay after this answer, with later writes of the same burst, and the new predictions follow on SSE and GET /predictions with higher seq. `predictions` then holds only the on-time steps.",
+            },
           },
         },
       },

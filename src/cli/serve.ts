@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createApp } from "../../routes/app.ts";
+import { serveHttp1 } from "../../routes/http1.ts";
 import { HeadStore } from "../../routes/deps.ts";
 import { createLogger, type Logger, type LogLevel } from "../../routes/logger.ts";
 import type { RateLimit } from "../../routes/protect.ts";
@@ -71,6 +72,17 @@ export interface ServeOptions {
   corsOrigins?: readonly string[];
   /** Per-client rate limit, or `false`. */
   rateLimit?: RateLimit | false;
+  /**
+   * A request's head must arrive within this long (of the connection opening or the previous
+   * answer), else the connection closes.
+   * @default {10000}
+   */
+  headersTimeoutMs?: number;
+  /**
+   * A request body must arrive within this long (chunked streams: may not pause longer).
+   * @default {30000}
+   */
+  bodyTimeoutMs?: number;
   /** Aborting it stops the server. */
   signal?: AbortSignal;
   /** Called with the bound port once listening. */
@@ -142,10 +154,15 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   const stop = new AbortController();
   options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
   if (options.signal?.aborted) stop.abort();
-  const server = Deno.serve({
+  const server = serveHttp1({
     hostname: host,
     port: options.port ?? 8787,
     signal: stop.signal,
+    ...(options.headersTimeoutMs === undefined
+      ? {}
+      : { headersTimeoutMs: options.headersTimeoutMs }),
+    ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),
+    onError: (error) => log.debug(`connection: ${(error as Error).name}`),
     onListen: ({ hostname, port }) => {
       log.info(
         `flexcare listening on http://${

@@ -24,6 +24,12 @@ import { news2FromMatrix } from "../eval/news2_matrix.ts";
 import { type AttachmentEntry, latestAt, type StayRuntime } from "./stay_runtime.ts";
 import { toStayPrediction } from "./prediction.ts";
 import type { StayPrediction } from "./types.ts";
+import { ServiceError } from "./errors.ts";
+
+/** The error of a write whose client went away before its first step ran. */
+export function clientGone(): ServiceError {
+  return new ServiceError(499, "client_gone", "The client went away before the write started");
+}
 
 /** The parts of a loaded model the sessions use. */
 export type SessionModel = Pick<
@@ -61,6 +67,8 @@ export class StepEngine {
   readonly #version: { name: string; version: string };
   readonly #maxNoteTokens: number;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Model steps run so far (one pass for all served tasks at one time). */
+  stepRuns = 0;
 
   constructor(options: StepEngineOptions) {
     this.#model = options.model;
@@ -105,7 +113,7 @@ export class StepEngine {
   async run(
     stay: StayRuntime,
     times: readonly number[],
-    options: { nextSeq: number; createdAt: string },
+    options: { nextSeq: number; createdAt: string; signal?: AbortSignal },
   ): Promise<StayPrediction[]> {
     const out: StayPrediction[] = [];
     let seq = options.nextSeq;
@@ -119,6 +127,12 @@ export class StepEngine {
       const image = latestAt(stay.images, hours);
       const note = latestAt(stay.notes, hours);
       if (timeseries === null && image === undefined && note === undefined) continue;
+      // A client that went away before the first step ran: drop the write (nothing is stored).
+      const signal = out.length === 0 ? options.signal : undefined;
+      const gate = () => {
+        if (signal?.aborted) throw clientGone();
+        this.stepRuns += 1;
+      };
       let outputs;
       if (model.staged) {
         const staged = {
@@ -126,14 +140,20 @@ export class StepEngine {
           imageStates: image === undefined ? null : await this.#states(stay, image),
           noteStates: note === undefined ? null : await this.#states(stay, note),
         };
-        outputs = await this.#exclusive(() => model.step(staged, this.#tasks));
+        outputs = await this.#exclusive(() => {
+          gate();
+          return model.step(staged, this.#tasks);
+        });
       } else {
         const inputs = {
           timeseries,
           image: image === undefined ? null : await this.#input(stay, image) as Float32Array,
           note: note === undefined ? null : await this.#input(stay, note) as EncodedNote,
         };
-        outputs = await this.#exclusive(() => model.predict(inputs, this.#tasks));
+        outputs = await this.#exclusive(() => {
+          gate();
+          return model.predict(inputs, this.#tasks);
+        });
       }
       const news2 = hasSeries ? news2FromMatrix(raw).total : undefined;
       for (const output of outputs) {

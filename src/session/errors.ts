@@ -5,7 +5,7 @@
  */
 
 /** Status codes domain code may ask for. */
-export type ServiceStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 503;
+export type ServiceStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 499 | 503;
 
 /**
  * A request-time failure with an HTTP status, a short code, a message and optionally the
@@ -22,17 +22,20 @@ export class ServiceError extends Error {
   readonly status: ServiceStatus;
   readonly code: string;
   readonly field: string | undefined;
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  readonly retryAfter: number | undefined;
 
   constructor(
     status: ServiceStatus,
     code: string,
     message: string,
-    options: { field?: string; cause?: unknown } = {},
+    options: { field?: string; cause?: unknown; retryAfter?: number } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ServiceError";
     this.status = status;
     this.code = code;
     this.field = options.field;
+    this.retryAfter = options.retryAfter;
   }
 }

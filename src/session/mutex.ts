@@ -35,6 +35,11 @@ export class KeyedMutex {
     return (this.#pending.get(key) ?? 0) > 0;
   }
 
+  /** Number of tasks of `key` queued behind the running one. */
+  waiting(key: string): number {
+    return Math.max(0, (this.#pending.get(key) ?? 0) - 1);
+  }
+
   /** Number of keys with running or queued tasks. */
   get size(): number {
     return this.#pending.size;

@@ -9,6 +9,23 @@
  * only then are the predictions published to subscribers. A failure after the stay's memory
  * changed drops the stay from memory, so the next access rebuilds it from the log.
  *
+ * Late data (see the step rule in `stay_runtime.ts`) does not recompute on the write path. The
+ * write stores its events, runs only the steps of newly completed hours, records the hours its
+ * late data changed as the stay's pending recompute (in the same transaction, so a restart
+ * keeps them), answers with `recomputing: [hours]`, and queues ONE recompute for the stay
+ * behind the writes already waiting for it. When that recompute's turn comes and more writes
+ * for the stay are waiting, it lets them go first (for at most `recomputeWaitMs`), so a burst of
+ * late observations recomputes each affected hour once. The recompute runs every pending hour
+ * in one pass, commits the predictions and publishes them like any others. A pending recompute
+ * found after a restart runs before the stay's next write (or at `recover()`), so the order of
+ * prediction sequence numbers does not depend on where a crash fell.
+ *
+ * Work is bounded: writes that run steps (observations, images, notes) count as queued steps
+ * from arrival until done, and pending recompute hours count too; past `maxQueuedSteps`, a new
+ * such write is refused at once with 503 `overloaded` and a `Retry-After`, and nothing is
+ * stored. A write whose client went away (its `signal` aborted) before its first step ran is
+ * dropped unstored (`client_gone`); one already started completes and stands.
+ *
  * Resident stays are kept in LRU order (at most `maxResidentStays`; `sweep()` also drops those
  * idle for `idleMinutes`). A stay not in memory is rebuilt by replaying its events — features,
  * images and notes (their towers run lazily when a step needs them) — and its published
@@ -22,7 +39,7 @@ import { ImageInputError } from "../features/image/errors.ts";
 import { preprocessImage } from "../features/image/preprocess.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
 import type { NoteEncoder } from "../features/notes/encoder.ts";
-import { type SessionModel, StepEngine } from "./engine.ts";
+import { clientGone, type SessionModel, StepEngine } from "./engine.ts";
 import { ServiceError } from "./errors.ts";
 import { KeyedMutex } from "./mutex.ts";
 import { type AppendBatch, EventStore, type StayRow, type StoreCounts } from "./store.ts";
@@ -33,6 +50,7 @@ import { type Idempotency, idempotency } from "./idempotency.ts";
 import { checkEventId, checkStayId, featureError, isoOption, noteSection } from "./input.ts";
 import type {
   ObservationInput,
+  ServiceStats,
   StayPrediction,
   StayService,
   StayState,
@@ -100,6 +118,17 @@ export interface StayServiceOptions {
    */
   maxStepsPerWrite?: number;
   /**
+   * Steps that may wait or run at once (writes that run steps, and pending recompute hours);
+   * a write beyond is refused with 503 and `Retry-After`.
+   * @default {64}
+   */
+  maxQueuedSteps?: number;
+  /**
+   * Longest a queued late-data recompute lets newer writes of its stay go first.
+   * @default {2000}
+   */
+  recomputeWaitMs?: number;
+  /**
    * SQLite `synchronous` with the WAL journal: `full` survives power loss, `normal` a killed
    * process only.
    * @default {"full"}
@@ -130,6 +159,8 @@ export interface ManagedStayService extends StayService {
   counts(): StoreCounts;
   /** Ids of the stays in memory, least recently used first. */
   residentStayIds(): string[];
+  /** Resolves once every write and recompute queued so far has finished. */
+  idle(): Promise<void>;
 }
 
 export { STAY_ID_PATTERN } from "./input.ts";
@@ -201,7 +232,18 @@ class Service implements ManagedStayService {
   readonly #idleMs: number;
   readonly #retentionMs: number;
   readonly #maxSteps: number;
+  readonly #maxQueued: number;
+  readonly #recomputeWaitMs: number;
   readonly #mutex = new KeyedMutex();
+  /** Queued steps: step-running writes in flight and pending recompute hours. */
+  #queued = 0;
+  #refused = 0;
+  #abandoned = 0;
+  #recomputes = 0;
+  /** Mean duration of a step-running write (ms), for `Retry-After`. */
+  #meanWorkMs = 50;
+  /** Stays with a recompute queued on their lock, and since when it waits. */
+  readonly #recomputeQueued = new Map<string, number>();
   /** Resident stays in LRU order (oldest first). */
   readonly #resident = new Map<string, Resident>();
   readonly #listeners = new Map<string, Set<(p: StayPrediction) => void>>();
@@ -216,6 +258,8 @@ class Service implements ManagedStayService {
     this.#idleMs = positive(options.idleMinutes, 30, "idleMinutes", 0) * 60_000;
     this.#retentionMs = positive(options.retentionHours, 720, "retentionHours", 0) * 3_600_000;
     this.#maxSteps = positive(options.maxStepsPerWrite, 48, "maxStepsPerWrite");
+    this.#maxQueued = positive(options.maxQueuedSteps, 64, "maxQueuedSteps");
+    this.#recomputeWaitMs = positive(options.recomputeWaitMs, 2000, "recomputeWaitMs", 0);
     const sweepMs = positive(options.sweepIntervalMs, 600_000, "sweepIntervalMs", 0);
     this.#encoder = encoder;
     this.#ownsEncoder = ownsEncoder;
@@ -278,9 +322,22 @@ class Service implements ManagedStayService {
     };
   }
 
-  stats(): { activeStays: number; stays: number; residentStays: number } {
+  stats(): ServiceStats {
     const { stays, active } = this.#closed ? { stays: 0, active: 0 } : this.#store.stayCounts();
-    return { activeStays: active, stays, residentStays: this.#resident.size };
+    return {
+      activeStays: active,
+      stays,
+      residentStays: this.#resident.size,
+      stepRuns: this.#engine.stepRuns,
+      recomputes: this.#recomputes,
+      queuedSteps: this.#queued,
+      refusedWrites: this.#refused,
+      abandonedWrites: this.#abandoned,
+    };
+  }
+
+  idle(): Promise<void> {
+    return this.#mutex.drain();
   }
 
   counts(): StoreCounts {
@@ -331,6 +388,9 @@ class Service implements ManagedStayService {
       });
       if (idem.stored !== undefined) return idem.stored as StayState;
       this.#active(row);
+      if (row.recompute.length > 0 && !this.#recomputeQueued.has(stayId)) {
+        await this.#recomputeNow(stayId, this.#load(stayId, row), row);
+      }
       const now = this.#now();
       const at = options.at === undefined ? now : isoOption(options.at, "at", "Discharge time");
       const hours = (Date.parse(at) - Date.parse(row.admittedAt)) / 3_600_000;
@@ -360,7 +420,7 @@ class Service implements ManagedStayService {
     observations: readonly ObservationInput[],
     options: WriteOptions = {},
   ): Promise<WriteResult> {
-    return this.#serial(stayId, async () => {
+    return this.#work(stayId, options, async () => {
       const row = this.#row(stayId);
       const idem = await idempotency(
         this.#store,
@@ -415,10 +475,20 @@ class Service implements ManagedStayService {
         idem.remember(result);
         return result;
       }
-      return await this.#mutate(stayId, row, async (stay) => {
-        const times = stay.addObservations(accepted, this.#maxSteps);
-        const predictions = await this.#engine.run(stay, times, this.#stepOptions(row));
-        const result: WriteResult = { accepted: accepted.length, duplicates, predictions };
+      return await this.#mutate(stayId, row, async (stay, current) => {
+        const due = stay.addObservations(accepted, this.#maxSteps);
+        const predictions = await this.#engine.run(
+          stay,
+          due.now,
+          this.#stepOptions(current, options.signal),
+        );
+        const recomputing = stay.markPending(due.late, due.now, this.#maxSteps);
+        const result: WriteResult = {
+          accepted: accepted.length,
+          duplicates,
+          predictions,
+          ...(recomputing.length === 0 ? {} : { recomputing }),
+        };
         const batch: AppendBatch = {
           events: accepted.map((o) => ({
             kind: "obs",
@@ -427,6 +497,7 @@ class Service implements ManagedStayService {
             ...(o.eventId === undefined ? {} : { eventId: o.eventId }),
           })),
           predictions,
+          recompute: recomputing,
           now: this.#now(),
           ...idem.record(() => result),
         };
@@ -440,7 +511,7 @@ class Service implements ManagedStayService {
     bytes: Uint8Array,
     options: WriteOptions & { mediaType?: string; time?: number | string; eventId?: string } = {},
   ): Promise<WriteResult> {
-    return this.#serial(stayId, async () => {
+    return this.#work(stayId, options, async () => {
       const row = this.#row(stayId);
       if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
         throw new ServiceError(400, "invalid_image", "The image body is empty", {
@@ -479,13 +550,20 @@ class Service implements ManagedStayService {
         ...(options.mediaType === undefined ? {} : { mediaType: options.mediaType }),
       };
       await this.#engine.prepare(entry, tensor);
-      return await this.#attach(stayId, row, entry, {
-        kind: "image",
-        hours,
-        payload: { hours, mediaType: options.mediaType ?? null, bytes: bytes.length },
-        blob: bytes,
-        ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
-      }, idem);
+      return await this.#attach(
+        stayId,
+        row,
+        entry,
+        {
+          kind: "image",
+          hours,
+          payload: { hours, mediaType: options.mediaType ?? null, bytes: bytes.length },
+          blob: bytes,
+          ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
+        },
+        idem,
+        options.signal,
+      );
     });
   }
 
@@ -494,7 +572,7 @@ class Service implements ManagedStayService {
     text: string,
     options: WriteOptions & { time?: number | string; eventId?: string } = {},
   ): Promise<WriteResult> {
-    return this.#serial(stayId, async () => {
+    return this.#work(stayId, options, async () => {
       const row = this.#row(stayId);
       if (typeof text !== "string" || text.trim() === "") {
         throw new ServiceError(400, "invalid_note", "The note text is empty", { field: "text" });
@@ -524,12 +602,19 @@ class Service implements ManagedStayService {
         text: section,
       };
       await this.#engine.prepare(entry, encoded);
-      return await this.#attach(stayId, row, entry, {
-        kind: "note",
-        hours,
-        payload: { hours, text },
-        ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
-      }, idem);
+      return await this.#attach(
+        stayId,
+        row,
+        entry,
+        {
+          kind: "note",
+          hours,
+          payload: { hours, text },
+          ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
+        },
+        idem,
+        options.signal,
+      );
     });
   }
 
@@ -552,7 +637,9 @@ class Service implements ManagedStayService {
     }
     let evicted = 0;
     for (const [stayId, r] of [...this.#resident]) {
-      if (now - r.lastUsed >= this.#idleMs && !this.#mutex.locked(stayId)) {
+      if (
+        now - r.lastUsed >= this.#idleMs && !this.#mutex.locked(stayId) && r.stay.pending.size === 0
+      ) {
         this.#resident.delete(stayId);
         evicted += 1;
       }
@@ -571,7 +658,8 @@ class Service implements ManagedStayService {
       await this.#mutex.run(stayId, () => {
         const row = this.#store.getStay(stayId);
         if (row?.status === "active") {
-          this.#load(stayId, row);
+          const stay = this.#load(stayId, row);
+          if (stay.pending.size > 0) this.#queueRecompute(stayId);
           loaded += 1;
         }
         return Promise.resolve();
@@ -614,6 +702,44 @@ class Service implements ManagedStayService {
     return this.#mutex.run(stayId, task);
   }
 
+  /**
+   * A write that runs steps: refused at once when the queue is full, dropped when its client
+   * went away before its turn, otherwise run under the stay's lock.
+   */
+  #work<T>(stayId: string, options: WriteOptions, task: () => Promise<T>): Promise<T> {
+    if (!this.#closed && this.#queued >= this.#maxQueued) {
+      this.#refused += 1;
+      const seconds = Math.ceil((this.#queued * this.#meanWorkMs) / 1000);
+      return Promise.reject(
+        new ServiceError(
+          503,
+          "overloaded",
+          `The service has ${this.#queued} steps queued (limit ${this.#maxQueued}); nothing was stored, retry later`,
+          { retryAfter: Math.min(60, Math.max(1, seconds)) },
+        ),
+      );
+    }
+    this.#queued += 1;
+    const started = performance.now();
+    return this.#serial(stayId, () => {
+      if (options.signal?.aborted) throw clientGone();
+      return task();
+    }).then((result) => {
+      this.#meanWorkMs = 0.9 * this.#meanWorkMs + 0.1 * (performance.now() - started);
+      return result;
+    }).catch((error) => {
+      if (error instanceof ServiceError && error.code === "client_gone") {
+        this.#abandoned += 1;
+        this.#log.debug("Write dropped: its client went away", { stayId });
+      }
+      throw error;
+    }).finally(() => {
+      this.#queued -= 1;
+      // Stays loaded while others were locked may have overflowed the resident limit.
+      this.#evictOverflow();
+    });
+  }
+
   #row(stayId: string): StayRow {
     const row = this.#store.getStay(stayId);
     if (row === undefined) {
@@ -635,8 +761,15 @@ class Service implements ManagedStayService {
     }
   }
 
-  #stepOptions(row: StayRow): { nextSeq: number; createdAt: string } {
-    return { nextSeq: row.lastPredictionSeq + 1, createdAt: this.#now() };
+  #stepOptions(
+    row: StayRow,
+    signal?: AbortSignal,
+  ): { nextSeq: number; createdAt: string; signal?: AbortSignal } {
+    return {
+      nextSeq: row.lastPredictionSeq + 1,
+      createdAt: this.#now(),
+      ...(signal === undefined ? {} : { signal }),
+    };
   }
 
   /** Time of an image or note: given, or the stay's latest observation time (0 when none). */
@@ -674,13 +807,30 @@ class Service implements ManagedStayService {
     entry: AttachmentEntry,
     event: AppendBatch["events"][number],
     idem: Idempotency,
+    signal: AbortSignal | undefined,
   ): Promise<WriteResult> {
-    return this.#mutate(stayId, row, async (stay) => {
-      const times = stay.addAttachment(entry, this.#maxSteps);
-      const predictions = await this.#engine.run(stay, times, this.#stepOptions(row));
-      const result: WriteResult = { accepted: 1, duplicates: 0, predictions };
+    return this.#mutate(stayId, row, async (stay, current) => {
+      const due = stay.addAttachment(entry, this.#maxSteps);
+      const predictions = await this.#engine.run(
+        stay,
+        due.now,
+        this.#stepOptions(current, signal),
+      );
+      const recomputing = stay.markPending(due.late, due.now, this.#maxSteps);
+      const result: WriteResult = {
+        accepted: 1,
+        duplicates: 0,
+        predictions,
+        ...(recomputing.length === 0 ? {} : { recomputing }),
+      };
       return {
-        batch: { events: [event], predictions, now: this.#now(), ...idem.record(() => result) },
+        batch: {
+          events: [event],
+          predictions,
+          recompute: recomputing,
+          now: this.#now(),
+          ...idem.record(() => result),
+        },
         result,
       };
     });
@@ -693,12 +843,21 @@ class Service implements ManagedStayService {
   async #mutate(
     stayId: string,
     row: StayRow,
-    apply: (stay: StayRuntime) => Promise<{ batch: AppendBatch; result: WriteResult }>,
+    apply: (
+      stay: StayRuntime,
+      row: StayRow,
+    ) => Promise<{ batch: AppendBatch; result: WriteResult }>,
   ): Promise<WriteResult> {
-    const stay = this.#load(stayId, row);
+    let stay = this.#load(stayId, row);
+    let current = row;
+    if (stay.pending.size > 0 && !this.#recomputeQueued.has(stayId)) {
+      // Left pending by a restart or a failed pass: it runs first, as it would have in time.
+      current = await this.#recomputeNow(stayId, stay, row);
+      stay = this.#load(stayId, current);
+    }
     let result: WriteResult;
     try {
-      const applied = await apply(stay);
+      const applied = await apply(stay, current);
       this.#store.append(stayId, applied.batch);
       result = applied.result;
     } catch (error) {
@@ -707,12 +866,74 @@ class Service implements ManagedStayService {
     }
     stay.markPublished(result.predictions.map((p) => p.hours));
     this.#publish(stayId, result.predictions);
+    if (stay.pending.size > 0) this.#queueRecompute(stayId);
     this.#log.debug("Stay write committed", {
       stayId,
       accepted: result.accepted,
       predictions: result.predictions.length,
     });
     return result;
+  }
+
+  /** Queues the stay's late-data recompute on its lock, unless one is queued already. */
+  #queueRecompute(stayId: string): void {
+    if (this.#recomputeQueued.has(stayId)) return;
+    this.#recomputeQueued.set(stayId, performance.now());
+    this.#requeueRecompute(stayId);
+  }
+
+  #requeueRecompute(stayId: string): void {
+    this.#mutex.run(stayId, () => this.#recomputeTurn(stayId)).catch((error) => {
+      this.#log.warn(`A late-data recompute failed: ${(error as Error).name}`);
+    }).finally(() => this.#evictOverflow());
+  }
+
+  /** A queued recompute's turn: let waiting writes of the stay go first, then run it. */
+  async #recomputeTurn(stayId: string): Promise<void> {
+    const since = this.#recomputeQueued.get(stayId);
+    if (since === undefined) return;
+    if (
+      this.#mutex.waiting(stayId) > 0 && performance.now() - since < this.#recomputeWaitMs
+    ) {
+      this.#requeueRecompute(stayId);
+      return;
+    }
+    this.#recomputeQueued.delete(stayId);
+    const row = this.#store.getStay(stayId);
+    if (row === undefined) return;
+    await this.#recomputeNow(stayId, this.#load(stayId, row), row);
+  }
+
+  /**
+   * Recomputes every pending hour of a stay in one pass (under its lock), commits and publishes
+   * the predictions; returns the new row.
+   */
+  async #recomputeNow(stayId: string, stay: StayRuntime, row: StayRow): Promise<StayRow> {
+    const times = stay.takePending();
+    if (times.length === 0) return row;
+    this.#queued += times.length;
+    let predictions: StayPrediction[];
+    let after: StayRow;
+    try {
+      predictions = await this.#engine.run(stay, times, this.#stepOptions(row));
+      after = this.#store.append(stayId, {
+        events: [],
+        predictions,
+        recompute: stay.pendingTimes(),
+        now: this.#now(),
+      });
+    } catch (error) {
+      // The pending hours are still in the log: a reload finds them.
+      this.#resident.delete(stayId);
+      throw error;
+    } finally {
+      this.#queued -= times.length;
+    }
+    this.#recomputes += 1;
+    stay.markPublished(predictions.map((p) => p.hours));
+    this.#publish(stayId, predictions);
+    this.#log.debug("Late-data recompute committed", { stayId, hours: times });
+    return after;
   }
 
   #publish(stayId: string, predictions: readonly StayPrediction[]): void {
@@ -740,6 +961,7 @@ class Service implements ManagedStayService {
       return hit.stay;
     }
     const stay = replayStay(this.#store, row, this.#config);
+    for (const t of row.recompute) stay.pending.add(t);
     this.#resident.set(stayId, { stay, lastUsed: now });
     this.#evictOverflow();
     this.#log.debug("Stay loaded from the log", { stayId, events: row.lastEventSeq });

@@ -11,12 +11,18 @@
  *   or note at or before `h`) are skipped and not back-filled later.
  * - An image or note at time `t` asks for a step at `max(t, 0)`; it uses the latest image and
  *   note at or before the prediction time.
- * - Late data: an observation at time `t` changes every prediction at a time `>= t`; an image
- *   or note at time `t` changes the predictions at times `>= t` for which it is the latest of
- *   its kind. Those already published are computed again and published with new sequence
- *   numbers: the latest `seq` of a (task, hours) pair is the current one.
- * - One write runs at most `maxSteps` steps (the latest prediction times), so a long gap or a
- *   very late observation cannot stall the stay; older hours keep their earlier predictions.
+ * - Late data: an observation at time `t` changes every prediction at a time `>= t`: the
+ *   published ones, and the completed hours skipped earlier for lack of data that now have
+ *   some. An image or note at time `t` changes the predictions at times `>= t` for which it is
+ *   the latest of its kind. Those hours are not computed by the write: they are marked
+ *   *pending* (the stay's `recompute` set), and the service recomputes every pending hour once,
+ *   in one pass per stay, after the writes queued for the stay are stored (see `service.ts`).
+ *   A burst of late observations thus costs one recompute per affected hour, not one per write.
+ *   Recomputed predictions get new sequence numbers: the latest `seq` of a (task, hours) pair
+ *   is the current one.
+ * - The window: only the latest `maxSteps` hours up to the last completed hour are computed or
+ *   recomputed, so a long gap or a very late observation cannot stall the stay; older hours
+ *   keep their earlier predictions.
  *
  * @module
  */
@@ -83,6 +89,14 @@ export function latestAt<T extends { hours: number; eventSeq: number }>(
   return best;
 }
 
+/** What a new event asks for: steps to run now, and hours to recompute later. */
+export interface StepsDue {
+  /** New prediction times (ascending): the write runs these. */
+  readonly now: readonly number[];
+  /** Hours changed by late data (ascending): added to the stay's pending recompute. */
+  readonly late: readonly number[];
+}
+
 /** One resident stay. */
 export class StayRuntime {
   readonly stayId: string;
@@ -95,6 +109,8 @@ export class StayRuntime {
   readonly notes: AttachmentEntry[] = [];
   /** Distinct published prediction times, ascending. */
   readonly published: number[] = [];
+  /** Prediction times waiting for the late-data recompute. */
+  readonly pending = new Set<number>();
 
   constructor(stayId: string, admittedAtMs: number, config: DiscretizerConfig) {
     this.stayId = stayId;
@@ -102,9 +118,9 @@ export class StayRuntime {
     this.series = new StayTimeSeries({ config });
   }
 
-  /** Adds validated observations (in arrival order) and returns the prediction times due. */
-  addObservations(observations: readonly TimedObservation[], maxSteps: number): number[] {
-    if (observations.length === 0) return [];
+  /** Adds validated observations (in arrival order) and returns the steps due. */
+  addObservations(observations: readonly TimedObservation[], maxSteps: number): StepsDue {
+    if (observations.length === 0) return { now: [], late: [] };
     const before = completedHours(this.lastObs);
     let tmin = Number.POSITIVE_INFINITY;
     for (const o of observations) {
@@ -114,12 +130,48 @@ export class StayRuntime {
     }
     this.series.add(observations);
     const after = completedHours(this.lastObs);
-    const times = new Set<number>();
-    for (let h = Math.max(before + 1, after - maxSteps + 1); h <= after; h++) {
-      if (this.hasData(h)) times.add(h);
+    const from = after - maxSteps + 1;
+    const now = new Set<number>();
+    for (let h = Math.max(before + 1, from); h <= after; h++) {
+      if (this.hasData(h)) now.add(h);
     }
-    for (const p of this.published) if (p >= tmin - EPS) times.add(p);
-    return limit(times, maxSteps);
+    const late = new Set<number>();
+    for (let h = Math.max(1, Math.ceil(tmin - EPS), from); h <= Math.min(before, after); h++) {
+      if (this.hasData(h)) late.add(h);
+    }
+    for (const p of this.published) if (p >= tmin - EPS) late.add(p);
+    return this.#due(now, late, maxSteps);
+  }
+
+  /** The steps due, both limited to the latest `maxSteps` times of all that are due. */
+  #due(now: Set<number>, late: Set<number>, maxSteps: number): StepsDue {
+    for (const t of now) late.delete(t);
+    const keep = new Set(limit(new Set([...now, ...late, ...this.pending]), maxSteps));
+    return {
+      now: [...now].filter((t) => keep.has(t)).sort((a, b) => a - b),
+      late: [...late].filter((t) => keep.has(t)).sort((a, b) => a - b),
+    };
+  }
+
+  /** Marks hours for the recompute (and un-marks those just computed); returns all pending. */
+  markPending(late: readonly number[], computed: readonly number[], maxSteps: number): number[] {
+    for (const t of late) this.pending.add(t);
+    for (const t of computed) this.pending.delete(t);
+    const keep = new Set(limit(this.pending, maxSteps));
+    for (const t of [...this.pending]) if (!keep.has(t)) this.pending.delete(t);
+    return this.pendingTimes();
+  }
+
+  /** The pending recompute times, ascending. */
+  pendingTimes(): number[] {
+    return [...this.pending].sort((a, b) => a - b);
+  }
+
+  /** Takes (and clears) the pending recompute times, ascending. */
+  takePending(): number[] {
+    const times = this.pendingTimes();
+    this.pending.clear();
+    return times;
   }
 
   /** Adds logged observations (in log order) without planning steps: a reload. */
@@ -131,15 +183,20 @@ export class StayRuntime {
     this.series.add(observations);
   }
 
-  /** Adds an image or note and returns the prediction times due. */
-  addAttachment(entry: AttachmentEntry, maxSteps: number): number[] {
+  /** Adds an image or note and returns the steps due. */
+  addAttachment(entry: AttachmentEntry, maxSteps: number): StepsDue {
     const list = entry.kind === "image" ? this.images : this.notes;
     list.push(entry);
-    const times = new Set<number>([Math.max(entry.hours, 0)]);
-    for (const p of this.published) {
-      if (p >= entry.hours - EPS && latestAt(list, p) === entry) times.add(p);
+    const at = Math.max(entry.hours, 0);
+    const late = new Set<number>();
+    const after = completedHours(this.lastObs);
+    for (let h = Math.max(1, Math.ceil(at - EPS)); h <= after; h++) {
+      if (latestAt(list, h) === entry) late.add(h);
     }
-    return limit(times, maxSteps);
+    for (const p of this.published) {
+      if (p >= entry.hours - EPS && latestAt(list, p) === entry) late.add(p);
+    }
+    return this.#due(new Set([at]), late, maxSteps);
   }
 
   /** Whether any modality has data at or before `hours`. */

@@ -35,6 +35,8 @@ export interface StayRow {
   readonly lastEventSeq: number;
   readonly lastPredictionSeq: number;
   readonly lastPredictionHours: number | null;
+  /** Prediction times waiting for the late-data recompute (ascending; empty when none). */
+  readonly recompute: readonly number[];
 }
 
 /** An event to append. */
@@ -69,6 +71,8 @@ export interface AppendBatch {
   readonly create?: { readonly admittedAt: string };
   readonly events: readonly NewEvent[];
   readonly predictions: readonly StayPrediction[];
+  /** Replaces the stay's pending recompute times (unchanged when absent). */
+  readonly recompute?: readonly number[];
   /** Marks the stay discharged. */
   readonly discharge?: { readonly dischargedAt: string; readonly closedAt: string };
   readonly idempotency?: {
@@ -99,7 +103,7 @@ export interface EventStoreOptions {
   synchronous?: "full" | "normal";
 }
 
-const SCHEMA_VERSION = "1";
+const SCHEMA_VERSION = "2";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -115,7 +119,8 @@ CREATE TABLE IF NOT EXISTS stays (
   last_event_seq INTEGER NOT NULL DEFAULT 0,
   last_prediction_seq INTEGER NOT NULL DEFAULT 0,
   last_prediction_hours REAL,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  recompute TEXT
 );
 CREATE INDEX IF NOT EXISTS stays_closed ON stays (closed_at) WHERE closed_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS events (
@@ -166,6 +171,7 @@ function stayFromRow(r: Row): StayRow {
     lastEventSeq: Number(r.last_event_seq),
     lastPredictionSeq: Number(r.last_prediction_seq),
     lastPredictionHours: r.last_prediction_hours === null ? null : Number(r.last_prediction_hours),
+    recompute: typeof r.recompute === "string" ? JSON.parse(r.recompute) as number[] : [],
   };
 }
 
@@ -211,6 +217,7 @@ export class EventStore {
          notes = notes + ?, last_event_seq = ?, last_prediction_seq = ?,
          last_prediction_hours = ? WHERE stay_id = ?`,
       ),
+      setRecompute: prepare("UPDATE stays SET recompute = ? WHERE stay_id = ?"),
       dischargeStay: prepare(
         "UPDATE stays SET status = 'discharged', discharged_at = ?, closed_at = ? WHERE stay_id = ?",
       ),
@@ -278,6 +285,10 @@ export class EventStore {
         db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(
           SCHEMA_VERSION,
         );
+      } else if (version.value === "1") {
+        // Version 2 adds the pending late-data recompute of each stay.
+        db.exec("ALTER TABLE stays ADD COLUMN recompute TEXT");
+        db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
       } else if (version.value !== SCHEMA_VERSION) {
         throw new RangeError(
           `Data folder "${dir}" has schema version ${
@@ -397,6 +408,10 @@ export class EventStore {
         lastHours = lastHours === null ? p.hours : Math.max(lastHours, p.hours);
       }
       s.updateStay!.run(added.obs, added.image, added.note, seq, predSeq, lastHours, stayId);
+      if (batch.recompute !== undefined) {
+        const times = batch.recompute.length === 0 ? null : JSON.stringify(batch.recompute);
+        s.setRecompute!.run(times, stayId);
+      }
       if (batch.discharge !== undefined) {
         s.dischargeStay!.run(batch.discharge.dischargedAt, batch.discharge.closedAt, stayId);
       }

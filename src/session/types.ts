@@ -76,12 +76,40 @@ export interface WriteResult {
   readonly accepted: number;
   readonly duplicates: number;
   readonly predictions: readonly StayPrediction[];
+  /**
+   * Prediction times that late data in this write (or an earlier one) changed, which the
+   * service is recomputing after the answer: their new predictions follow on SSE and on the
+   * predictions route. Absent when nothing is pending.
+   */
+  readonly recomputing?: readonly number[];
+}
+
+/** The service's counters and gauges (for `/metrics`). */
+export interface ServiceStats {
+  readonly activeStays: number;
+  readonly stays: number;
+  readonly residentStays: number;
+  /** Model steps run (one pass for every served task at one time). */
+  readonly stepRuns?: number;
+  /** Late-data recomputes run (one pass over a stay's pending hours). */
+  readonly recomputes?: number;
+  /** Steps waiting or running: writes that will run steps, and pending recompute hours. */
+  readonly queuedSteps?: number;
+  /** Writes refused because the queue was full. */
+  readonly refusedWrites?: number;
+  /** Writes dropped because their client went away before they started. */
+  readonly abandonedWrites?: number;
 }
 
 /** Options common to writes. */
 export interface WriteOptions {
   /** `Idempotency-Key` header: a repeated key returns the first result and writes nothing. */
   readonly idempotencyKey?: string;
+  /**
+   * The client's request signal: a write whose client went away before the write started is
+   * dropped (nothing stored, error `client_gone`); once started, it completes and stands.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The stay service the HTTP layer calls. Writes to one stay are serialized. */
@@ -121,7 +149,7 @@ export interface StayService {
   /** Calls `listener` for every new prediction of the stay; returns the unsubscribe function. */
   subscribe(stayId: string, listener: (p: StayPrediction) => void): () => void;
   /** Counters for `/metrics`. */
-  stats(): { readonly activeStays: number; readonly stays: number; readonly residentStays: number };
+  stats(): ServiceStats;
   /** Flushes and closes the store. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
  */
 import { type AppOptions, createApp } from "../../routes/app.ts";
 import { createLogger } from "../../routes/logger.ts";
+import { serveHttp1 } from "../../routes/http1.ts";
 
 const quiet = createLogger("silent");
 
@@ -12,8 +13,8 @@ const quiet = createLogger("silent");
 export function listen(options: AppOptions): { url: string; close: () => Promise<void> } {
   const app = createApp({ log: quiet, rateLimit: false, ...options });
   const controller = new AbortController();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen: () => {} },
+  const server = serveHttp1(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal },
     app.fetch,
   );
   return {

@@ -301,6 +301,7 @@ Deno.test("LRU eviction and idle sweep: reloaded stays give the same predictions
     for (const id of ids) {
       await service.addObservations(id, [{ time: 1.2, channel: "pH", value: 7.1 }]);
     }
+    await service.idle();
     return await Promise.all(ids.map(async (id) => strip(await service.predictions(id))));
   };
   let unbounded: unknown[] = [];
@@ -325,7 +326,12 @@ Deno.test("retention: discharged stays are deleted after retentionHours, others 
     await admitWithHours(service, "done", 3);
     await service.addNote("done", NOTE);
     await service.discharge("done");
-    assertEquals(service.stats(), { activeStays: 1, stays: 2, residentStays: 1 });
+    const { activeStays, stays, residentStays } = service.stats();
+    assertEquals({ activeStays, stays, residentStays }, {
+      activeStays: 1,
+      stays: 2,
+      residentStays: 1,
+    });
     clock.ms += 23 * 3_600_000;
     assertEquals((await service.sweep()).deleted, 0);
     assertEquals((await service.get("done")).status, "discharged");

@@ -93,17 +93,16 @@ Deno.test({
       assert(Math.abs(hour5[0]!.probability! - dec!.probs[0]!) < 1e-4);
       hour5[1]!.distribution!.forEach((v, i) => assert(Math.abs(v - los!.probs[i]!) < 1e-4));
 
-      // An image at 5.5 h: a step at 5.5, and hours 6 and 7 again (it is their latest image).
+      // An image at 5.5 h: a step at 5.5 in the answer, and hours 6 and 7 again (it is their
+      // latest image) in the recompute after it.
       const [images0, notes0] = towerRuns(model);
       const img = await service.addImage("s1", smallPng(), { time: 5.5, mediaType: "image/png" });
-      assertEquals(img.predictions.map((p) => [p.task, p.hours]), [
-        ["dec", 5.5],
-        ["los", 5.5],
-        ["dec", 6],
-        ["los", 6],
-        ["dec", 7],
-        ["los", 7],
-      ]);
+      assertEquals(img.predictions.map((p) => [p.task, p.hours]), [["dec", 5.5], ["los", 5.5]]);
+      assertEquals(img.recomputing, [6, 7]);
+      await service.idle();
+      const recomputed = (await service.predictions("s1", { since: img.predictions[1]!.seq }))
+        .map((p) => [p.task, p.hours]);
+      assertEquals(recomputed, [["dec", 6], ["los", 6], ["dec", 7], ["los", 7]]);
       assert(img.predictions.every((p) => p.modalities.image && p.modalities.timeseries));
       // A note, default time = the latest observation time.
       const note = await service.addNote("s1", NOTE);
@@ -117,11 +116,17 @@ Deno.test({
       assertEquals(towerRuns(model), [images0 + 1, notes0 + 1]);
 
       // A late heart rate at 2.9 h (the last of its hour): every published time from 2.9 on is
-      // computed again.
+      // computed again, once, after the answer.
+      const runs0 = service.stats().stepRuns!;
       const late = await service.addObservations("s1", [
         { time: 2.9, channel: "Heart Rate", value: 160 },
       ]);
-      assertEquals(late.predictions.filter((p) => p.task === "dec").map((p) => p.hours), [
+      assertEquals(late.predictions, []);
+      assertEquals(late.recomputing, [3, 4, 5, 5.5, 6, 7, lastObs]);
+      await service.idle();
+      assertEquals(service.stats().stepRuns! - runs0, 7);
+      const after = await service.predictions("s1", { since: note.predictions[1]!.seq });
+      assertEquals(after.filter((p) => p.task === "dec").map((p) => p.hours), [
         3,
         4,
         5,
@@ -174,6 +179,7 @@ async function scenario(
       }
     }
   }
+  await service().idle();
   return await Promise.all(ids.map(async (id) => comparable(await service().predictions(id))));
 }
 
@@ -196,7 +202,12 @@ Deno.test({
       const restarted = await scenario(() => b.service, async () => {
         await b.service.close();
         b = await openService({ model, dataDir, maxResidentStays: 1 });
-        assertEquals(b.service.stats(), { activeStays: 2, stays: 2, residentStays: 0 });
+        const { activeStays, stays, residentStays } = b.service.stats();
+        assertEquals({ activeStays, stays, residentStays }, {
+          activeStays: 2,
+          stays: 2,
+          residentStays: 0,
+        });
       });
       assertEquals(restarted, reference);
       // With one resident stay of two, every reload re-encodes the image when a step needs it.

@@ -54,36 +54,58 @@ function obs(hours: number, value: number, channel = "Heart Rate") {
 
 Deno.test("StayRuntime plans hourly steps, late recomputes and the catch-up limit", () => {
   const stay = new StayRuntime("s", 0, REFERENCE_CONFIG);
-  assertEquals(stay.addObservations([obs(0.5, 80)], 48), []);
-  assertEquals(stay.addObservations([obs(1.5, 81)], 48), [1]);
+  const none = { now: [], late: [] };
+  assertEquals(stay.addObservations([obs(0.5, 80)], 48), none);
+  assertEquals(stay.addObservations([obs(1.5, 81)], 48), { now: [1], late: [] });
   stay.markPublished([1]);
-  assertEquals(stay.addObservations([obs(4.2, 82)], 48), [2, 3, 4]);
+  assertEquals(stay.addObservations([obs(4.2, 82)], 48), { now: [2, 3, 4], late: [] });
   stay.markPublished([2, 3, 4]);
   // Same hour: nothing new completes.
-  assertEquals(stay.addObservations([obs(4.9, 83)], 48), []);
-  // Late: 2.5 h changes the published predictions at 3 and 4 (not 1 or 2).
-  assertEquals(stay.addObservations([obs(2.5, 90)], 48), [3, 4]);
-  // Late at exactly 2 h: the prediction at hour 2 reads it.
-  assertEquals(stay.addObservations([obs(2, 91)], 48), [2, 3, 4]);
+  assertEquals(stay.addObservations([obs(4.9, 83)], 48), none);
+  // Late: 2.5 h changes the published predictions at 3 and 4 (not 1 or 2), for the recompute.
+  assertEquals(stay.addObservations([obs(2.5, 90)], 48), { now: [], late: [3, 4] });
+  assertEquals(stay.markPending([3, 4], [], 48), [3, 4]);
+  // Late at exactly 2 h: the prediction at hour 2 reads it; pending hours merge.
+  assertEquals(stay.addObservations([obs(2, 91)], 48), { now: [], late: [2, 3, 4] });
+  assertEquals(stay.markPending([2, 3, 4], [], 48), [2, 3, 4]);
+  assertEquals(stay.takePending(), [2, 3, 4]);
+  assertEquals(stay.pendingTimes(), []);
   // A long gap: only the latest 3 steps run.
-  assertEquals(stay.addObservations([obs(20.5, 84)], 3), [18, 19, 20]);
+  assertEquals(stay.addObservations([obs(20.5, 84)], 3), { now: [18, 19, 20], late: [] });
+  // A late value inside a long gap: only hours in the window of the latest 3 are recomputed.
+  stay.markPublished([18, 19, 20]);
+  assertEquals(stay.addObservations([obs(10, 70)], 3), { now: [], late: [18, 19, 20] });
+  // Pending hours older than the window are dropped.
+  assertEquals(stay.markPending([5, 18, 19, 20], [], 3), [18, 19, 20]);
 });
 
-Deno.test("StayRuntime: hours without any data are skipped; images trigger their own step", () => {
+Deno.test("StayRuntime: hours without data are skipped, and filled in when late data gives them some", () => {
   const stay = new StayRuntime("s", 0, REFERENCE_CONFIG);
   // First observation at 3.5 h: hours 1-2 have no data, hour 3 neither (3.5 > 3).
-  assertEquals(stay.addObservations([obs(3.5, 80)], 48), []);
-  assertEquals(stay.addObservations([obs(5.5, 80)], 48), [4, 5]);
+  assertEquals(stay.addObservations([obs(3.5, 80)], 48), { now: [], late: [] });
+  assertEquals(stay.addObservations([obs(5.5, 80)], 48), { now: [4, 5], late: [] });
   stay.markPublished([4, 5]);
+  // A late value at 1.2 h: hours 2 and 3 now have data (and 4 and 5 change).
+  assertEquals(stay.addObservations([obs(1.2, 70)], 48), { now: [], late: [2, 3, 4, 5] });
+  stay.markPublished([2, 3]);
   const image = { kind: "image" as const, hours: 4.5, eventSeq: 10 };
-  assertEquals(stay.addAttachment(image, 48), [4.5, 5]);
+  assertEquals(stay.addAttachment(image, 48), { now: [4.5], late: [5] });
   stay.markPublished([4.5]);
-  // An older image: its own step, and hour 4, where it is now the latest image.
-  assertEquals(stay.addAttachment({ kind: "image", hours: 2, eventSeq: 11 }, 48), [2, 4]);
+  // An older image: its own step, and hours 2-4, where it is now the latest image.
+  assertEquals(stay.addAttachment({ kind: "image", hours: 2, eventSeq: 11 }, 48), {
+    now: [2],
+    late: [3, 4],
+  });
   // A same-time later image replaces the one at 4.5.
-  assertEquals(stay.addAttachment({ kind: "image", hours: 4.5, eventSeq: 12 }, 48), [4.5, 5]);
-  // A note before admission gives a step at hour 0.
-  assertEquals(stay.addAttachment({ kind: "note", hours: -0.5, eventSeq: 13 }, 48), [0, 4, 4.5, 5]);
+  assertEquals(stay.addAttachment({ kind: "image", hours: 4.5, eventSeq: 12 }, 48), {
+    now: [4.5],
+    late: [5],
+  });
+  // A note before admission gives a step at hour 0 and changes every later time.
+  assertEquals(stay.addAttachment({ kind: "note", hours: -0.5, eventSeq: 13 }, 48), {
+    now: [0],
+    late: [1, 2, 3, 4, 4.5, 5],
+  });
 });
 
 Deno.test("StayRuntime: incremental adds and a replay give the same matrix", () => {
