@@ -21,6 +21,7 @@ import { FeatureInputError } from "../src/features/errors.ts";
 import { ImageInputError } from "../src/features/image/errors.ts";
 import { FhirInputError } from "../src/features/fhir.ts";
 import type { Logger } from "./logger.ts";
+import { RequestBodyTimeout } from "./http1.ts";
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -86,6 +87,9 @@ export function describeError(
       status: 422,
       body: { error: "invalid_fhir", detail: error.message, field: error.field },
     };
+  }
+  if (error instanceof RequestBodyTimeout) {
+    return { status: 408, body: { error: "request_timeout", detail: error.message } };
   }
   if (error instanceof HTTPException) {
     return {

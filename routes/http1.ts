@@ -71,6 +71,17 @@ class ProtocolError extends Error {
   }
 }
 
+/**
+ * The error a handler's body read fails with when the body did not arrive within the body
+ * timeout (the client's fault: the answer is 408 whatever the handler makes of it).
+ */
+export class RequestBodyTimeout extends Error {
+  constructor() {
+    super("The request body did not arrive in time");
+    this.name = "RequestBodyTimeout";
+  }
+}
+
 /** Thrown when the socket ended or a deadline passed: close without an answer. */
 class Closed extends Error {}
 
@@ -360,9 +371,7 @@ function bodyStream(
       } catch (error) {
         fail(
           controller,
-          error instanceof Closed
-            ? new DOMException("The request body did not arrive in time", "TimeoutError")
-            : error as Error,
+          error instanceof Closed ? new RequestBodyTimeout() : error as Error,
         );
       }
     },

@@ -37,6 +37,7 @@ import {
   type SessionLogger,
 } from "../session/service.ts";
 import { UsageError } from "./usage_error.ts";
+import { integerFlag, numberFlag } from "./flags.ts";
 
 /** The default model directory: `models/default` of this repository. */
 export const DEFAULT_MODEL_DIR: string = new URL("../../models/default", import.meta.url).pathname;
@@ -83,6 +84,21 @@ export interface ServeOptions {
    * @default {30000}
    */
   bodyTimeoutMs?: number;
+  /**
+   * Past this many queued model steps new writes are refused with 503 and `Retry-After`.
+   * @default {64}
+   */
+  maxQueuedSteps?: number;
+  /**
+   * How long a late-data recompute waits for more of its stay's burst (see the stay service).
+   * @default {1000}
+   */
+  recomputeDelayMs?: number;
+  /**
+   * The longest a late-data recompute waits for the rest of its stay's burst.
+   * @default {5000}
+   */
+  recomputeWaitMs?: number;
   /** Aborting it stops the server. */
   signal?: AbortSignal;
   /** Called with the bound port once listening. */
@@ -189,7 +205,14 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       }
       await model.warmUp();
       await heads.reload(model);
-      service = await createStayService({ dataDir, model, logger: sessionLogger(log) });
+      service = await createStayService({
+        dataDir,
+        model,
+        logger: sessionLogger(log),
+        ...(options.maxQueuedSteps === undefined ? {} : { maxQueuedSteps: options.maxQueuedSteps }),
+        recomputeDelayMs: options.recomputeDelayMs ?? 1000,
+        recomputeWaitMs: options.recomputeWaitMs ?? 5000,
+      });
       const recovered = await service.recover();
       ready = true;
       log.info(
@@ -253,6 +276,11 @@ export function parseServeArgs(
       "log-level": { type: "string" },
       cors: { type: "string" },
       "rate-limit": { type: "string" },
+      "header-timeout": { type: "string" },
+      "body-timeout": { type: "string" },
+      "max-queued-steps": { type: "string" },
+      "recompute-delay": { type: "string" },
+      "recompute-wait": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -279,6 +307,23 @@ export function parseServeArgs(
     }
     rateLimit = n === 0 ? false : { burst: Math.max(1, Math.ceil(2 * n)), perSecond: n };
   }
+  const seconds = (name: string, text: string | undefined) => {
+    const s = numberFlag(name, text, { min: 0.001, max: 3600 });
+    return s === undefined ? undefined : Math.round(s * 1000);
+  };
+  const headersTimeoutMs = seconds("--header-timeout", values["header-timeout"]);
+  const bodyTimeoutMs = seconds("--body-timeout", values["body-timeout"]);
+  const recomputeDelay = numberFlag("--recompute-delay", values["recompute-delay"], {
+    min: 0,
+    max: 60,
+  });
+  const recomputeWait = numberFlag("--recompute-wait", values["recompute-wait"], {
+    min: 0,
+    max: 600,
+  });
+  const maxQueuedSteps = integerFlag("--max-queued-steps", values["max-queued-steps"], {
+    min: 1,
+  });
   const tokens = readTokens(values["tokens-file"], env.FLEXCARE_TOKENS);
   const corsOrigins = values.cors === undefined
     ? []
@@ -294,6 +339,12 @@ export function parseServeArgs(
     logLevel,
     corsOrigins: Object.freeze(corsOrigins),
     ...(rateLimit === undefined ? {} : { rateLimit }),
+    ...(headersTimeoutMs === undefined ? {} : { headersTimeoutMs }),
+    ...(bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs }),
+    ...(maxQueuedSteps === undefined ? {} : { maxQueuedSteps }),
+    ...(recomputeDelay === undefined
+      ? {}
+      : { recomputeDelayMs: Math.round(recomputeDelay * 1000) }),
   });
 }
 

@@ -12,10 +12,12 @@
  * Late data (see the step rule in `stay_runtime.ts`) does not recompute on the write path. The
  * write stores its events, runs only the steps of newly completed hours, records the hours its
  * late data changed as the stay's pending recompute (in the same transaction, so a restart
- * keeps them), answers with `recomputing: [hours]`, and queues ONE recompute for the stay
- * behind the writes already waiting for it. When that recompute's turn comes and more writes
- * for the stay are waiting, it lets them go first (for at most `recomputeWaitMs`), so a burst of
- * late observations recomputes each affected hour once. The recompute runs every pending hour
+ * keeps them), answers with `recomputing: [hours]`, and schedules ONE recompute for the stay:
+ * it is queued on the stay's lock once no late write came for `recomputeDelayMs`, and at the
+ * latest `recomputeWaitMs` after the stay's first pending hour; when its turn comes and more
+ * writes for the stay are waiting, it lets them go first (within the same `recomputeWaitMs`).
+ * So a burst of late observations recomputes each affected hour once, and a recomputed
+ * prediction is published at most about `recomputeWaitMs` after its data. The recompute runs every pending hour
  * in one pass, commits the predictions and publishes them like any others. A pending recompute
  * found after a restart runs before the stay's next write (or at `recover()`), so the order of
  * prediction sequence numbers does not depend on where a crash fell.
@@ -129,6 +131,14 @@ export interface StayServiceOptions {
    */
   recomputeWaitMs?: number;
   /**
+   * A late-data recompute waits this long after the stay's last late write for more of the
+   * burst (never past `recomputeWaitMs` after its first pending hour). 0 queues it right after
+   * the write: the order of recomputes then depends only on the order of writes (a replay
+   * stores the same predictions every time); `flexcare serve` uses 500 ms.
+   * @default {0}
+   */
+  recomputeDelayMs?: number;
+  /**
    * SQLite `synchronous` with the WAL journal: `full` survives power loss, `normal` a killed
    * process only.
    * @default {"full"}
@@ -234,6 +244,12 @@ class Service implements ManagedStayService {
   readonly #maxSteps: number;
   readonly #maxQueued: number;
   readonly #recomputeWaitMs: number;
+  readonly #recomputeDelayMs: number;
+  /** Stays whose recompute waits for the end of a burst: since when, and the timer. */
+  readonly #recomputeTimers = new Map<
+    string,
+    { first: number; timer: ReturnType<typeof setTimeout> }
+  >();
   readonly #mutex = new KeyedMutex();
   /** Queued steps: step-running writes in flight and pending recompute hours. */
   #queued = 0;
@@ -260,6 +276,7 @@ class Service implements ManagedStayService {
     this.#maxSteps = positive(options.maxStepsPerWrite, 48, "maxStepsPerWrite");
     this.#maxQueued = positive(options.maxQueuedSteps, 64, "maxQueuedSteps");
     this.#recomputeWaitMs = positive(options.recomputeWaitMs, 2000, "recomputeWaitMs", 0);
+    this.#recomputeDelayMs = positive(options.recomputeDelayMs, 0, "recomputeDelayMs", 0);
     const sweepMs = positive(options.sweepIntervalMs, 600_000, "sweepIntervalMs", 0);
     this.#encoder = encoder;
     this.#ownsEncoder = ownsEncoder;
@@ -336,8 +353,13 @@ class Service implements ManagedStayService {
     };
   }
 
-  idle(): Promise<void> {
-    return this.#mutex.drain();
+  async idle(): Promise<void> {
+    // Scheduled recomputes are queued at once, then everything queued is waited for.
+    while (true) {
+      for (const stayId of [...this.#recomputeTimers.keys()]) this.#startRecompute(stayId);
+      await this.#mutex.drain();
+      if (this.#recomputeTimers.size === 0) return;
+    }
   }
 
   counts(): StoreCounts {
@@ -388,7 +410,9 @@ class Service implements ManagedStayService {
       });
       if (idem.stored !== undefined) return idem.stored as StayState;
       this.#active(row);
-      if (row.recompute.length > 0 && !this.#recomputeQueued.has(stayId)) {
+      if (row.recompute.length > 0) {
+        // The final predictions include every late hour: a scheduled recompute runs now.
+        this.#cancelRecompute(stayId);
         await this.#recomputeNow(stayId, this.#load(stayId, row), row);
       }
       const now = this.#now();
@@ -673,6 +697,8 @@ class Service implements ManagedStayService {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    // Scheduled recomputes stay pending in the log: they run after the next start.
+    for (const stayId of [...this.#recomputeTimers.keys()]) this.#cancelRecompute(stayId);
     await this.#mutex.drain();
     this.#resident.clear();
     this.#listeners.clear();
@@ -850,7 +876,7 @@ class Service implements ManagedStayService {
   ): Promise<WriteResult> {
     let stay = this.#load(stayId, row);
     let current = row;
-    if (stay.pending.size > 0 && !this.#recomputeQueued.has(stayId)) {
+    if (stay.pending.size > 0 && !this.#recomputeScheduled(stayId)) {
       // Left pending by a restart or a failed pass: it runs first, as it would have in time.
       current = await this.#recomputeNow(stayId, stay, row);
       stay = this.#load(stayId, current);
@@ -875,11 +901,48 @@ class Service implements ManagedStayService {
     return result;
   }
 
-  /** Queues the stay's late-data recompute on its lock, unless one is queued already. */
+  #recomputeScheduled(stayId: string): boolean {
+    return this.#recomputeQueued.has(stayId) || this.#recomputeTimers.has(stayId);
+  }
+
+  /**
+   * Schedules the stay's late-data recompute after a late write: (re)starts its burst timer,
+   * unless it is queued on the lock already (it then takes the new hours too).
+   */
   #queueRecompute(stayId: string): void {
-    if (this.#recomputeQueued.has(stayId)) return;
-    this.#recomputeQueued.set(stayId, performance.now());
+    if (this.#closed || this.#recomputeQueued.has(stayId)) return;
+    const now = performance.now();
+    const scheduled = this.#recomputeTimers.get(stayId);
+    if (scheduled !== undefined) clearTimeout(scheduled.timer);
+    const first = scheduled?.first ?? now;
+    const delay = Math.min(this.#recomputeDelayMs, first + this.#recomputeWaitMs - now);
+    if (delay <= 0) {
+      this.#recomputeTimers.delete(stayId);
+      this.#recomputeQueued.set(stayId, first);
+      this.#requeueRecompute(stayId);
+      return;
+    }
+    const timer = setTimeout(() => this.#startRecompute(stayId), delay);
+    this.#recomputeTimers.set(stayId, { first, timer });
+  }
+
+  /** Moves a scheduled recompute onto the stay's lock now. */
+  #startRecompute(stayId: string): void {
+    const scheduled = this.#recomputeTimers.get(stayId);
+    if (scheduled === undefined) return;
+    clearTimeout(scheduled.timer);
+    this.#recomputeTimers.delete(stayId);
+    if (this.#closed) return;
+    this.#recomputeQueued.set(stayId, scheduled.first);
     this.#requeueRecompute(stayId);
+  }
+
+  /** Forgets a scheduled or queued recompute (its hours stay pending in the stay's row). */
+  #cancelRecompute(stayId: string): void {
+    const scheduled = this.#recomputeTimers.get(stayId);
+    if (scheduled !== undefined) clearTimeout(scheduled.timer);
+    this.#recomputeTimers.delete(stayId);
+    this.#recomputeQueued.delete(stayId);
   }
 
   #requeueRecompute(stayId: string): void {

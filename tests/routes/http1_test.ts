@@ -107,7 +107,7 @@ Deno.test("http1: a body that stalls gets 408 (fixed length and chunked), the ha
       assert(r.text.startsWith("HTTP/1.1 408 Request Timeout\r\n"), r.text);
       assert(r.text.includes('"error":"request_timeout"'), r.text);
     }
-    assertEquals(failures, ["TimeoutError", "TimeoutError"]);
+    assertEquals(failures, ["RequestBodyTimeout", "RequestBodyTimeout"]);
     fixed.close();
     chunked.close();
     // A chunked stream that keeps sending is not cut by the limit: only pauses count.
