@@ -35,7 +35,7 @@
  */
 import { parseArgs } from "node:util";
 import os from "node:os";
-import { appendResults, quantile } from "./results.ts";
+import { appendResults, freePort, quantile, waitReady } from "./results.ts";
 import { seededRandom } from "../src/data/random.ts";
 
 /** Options of {@linkcode runChaos}. */
@@ -194,13 +194,6 @@ function storeOrderBatches(stay: string, hours: number, random: () => number): O
   return batches.filter((b) => b !== undefined && b.length > 0);
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function metricValue(text: string, name: string): number {
@@ -256,20 +249,10 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   };
   const logsDone = Promise.all([readLog(server.stdout), readLog(server.stderr)]);
   const url = `http://127.0.0.1:${port}`;
-  const random = seededRandom(o.seed);
   const sockets: Deno.Conn[] = [];
   const sseBodies: ReadableStream<Uint8Array>[] = [];
   try {
-    const readyBy = Date.now() + 180_000;
-    while (true) {
-      try {
-        const r = await fetch(`${url}/readyz`);
-        await r.body?.cancel();
-        if (r.ok) break;
-      } catch { /* not listening yet */ }
-      if (Date.now() > readyBy) throw new Error("server not ready after 180 s");
-      await sleep(200);
-    }
+    await waitReady(url);
     const json = { "content-type": "application/json" };
     const admit = async (stayId: string) => {
       const r = await fetch(`${url}/v1/stays`, {

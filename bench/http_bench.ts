@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import os from "node:os";
-import { appendResults, quantile } from "./results.ts";
+import { appendResults, freePort, quantile, waitReady } from "./results.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -29,13 +29,6 @@ const { values } = parseArgs({
 const stays = Number(values.stays);
 const hours = Number(values.hours);
 const budgetMs = Number(values.seconds) * 1000;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function rssMb(pid: number): number {
   try {
@@ -80,16 +73,7 @@ let elapsed = 0;
 let rssIdle = Number.NaN;
 let rssEnd = Number.NaN;
 try {
-  const readyBy = Date.now() + 180_000;
-  while (true) {
-    try {
-      const r = await fetch(`${url}/readyz`);
-      await r.body?.cancel();
-      if (r.ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > readyBy) throw new Error("server not ready after 180 s");
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitReady(url);
   rssIdle = rssMb(server.pid);
   const headers = { "content-type": "application/json" };
   const call = async (path: string, body: unknown) => {

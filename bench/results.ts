@@ -23,3 +23,25 @@ export async function appendResults(lines: readonly string[]): Promise<void> {
   }
   await Deno.writeTextFile(path, existing + lines.join("\n") + "\n");
 }
+
+/** A free loopback port (closed again: the server about to start binds it). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Waits until `GET url/readyz` answers 200 (a server child warming up), at most `ms`. */
+export async function waitReady(url: string, ms = 180_000): Promise<void> {
+  const readyBy = Date.now() + ms;
+  while (true) {
+    try {
+      const r = await fetch(`${url}/readyz`);
+      await r.body?.cancel();
+      if (r.ok) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > readyBy) throw new Error(`server not ready after ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

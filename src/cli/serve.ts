@@ -345,6 +345,7 @@ export function parseServeArgs(
     ...(recomputeDelay === undefined
       ? {}
       : { recomputeDelayMs: Math.round(recomputeDelay * 1000) }),
+    ...(recomputeWait === undefined ? {} : { recomputeWaitMs: Math.round(recomputeWait * 1000) }),
   });
 }
 
