@@ -8,6 +8,7 @@
  * stable (with 20-40 runs the ratio wandered between 4x and 6.5x here).
  *
  *   deno run -A bench/step_latency.ts [--model models/default] [--backends wasm,native] [--runs 300]
+ *                                     [--off-thread]   (graphs in a Worker, as `serve` runs them)
  *
  * @module
  */
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "300" },
     "no-write": { type: "boolean" },
     "cold-child": { type: "boolean" },
+    "off-thread": { type: "boolean" },
   },
 });
 const runs = Number(values.runs);
@@ -84,7 +86,13 @@ log(
   } GiB, Deno ${Deno.version.deno}.`,
 );
 log(
-  `Command: \`deno run -A bench/step_latency.ts --model ${values.model} --backends ${values.backends} --runs ${runs}\``,
+  `Command: \`deno run -A bench/step_latency.ts --model ${values.model} --backends ${values.backends} --runs ${runs}${
+    values["off-thread"] ? " --off-thread" : ""
+  }\` (${
+    values["off-thread"]
+      ? "graphs in a Worker, as the service runs them"
+      : "graphs on the calling thread"
+  })`,
 );
 log(`Stay: 48 hourly rows, one image, one 64-token note; tasks DEC + LOS.\n`);
 log(
@@ -94,7 +102,10 @@ log("|---|---|---|---|---|");
 for (const backend of values.backends!.split(",") as BackendName[]) {
   let model: FlexCareModel;
   try {
-    model = await FlexCareModel.load(values.model!, { backend });
+    model = await FlexCareModel.load(values.model!, {
+      backend,
+      offThread: values["off-thread"] === true,
+    });
   } catch (error) {
     log(`| ${backend} | unavailable: ${(error as Error).message.split("\n")[0]} | | | |`);
     continue;

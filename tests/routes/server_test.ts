@@ -1,5 +1,5 @@
 /**
- * Real servers on loopback (`Deno.serve({ port: 0 })`): NDJSON streaming, Server-Sent Events,
+ * Real servers on loopback (`serveHttp1` on port 0): NDJSON streaming, Server-Sent Events,
  * authentication, and `serve()` itself — against the real stay service and the tiny model when
  * torch is available, and the streaming plumbing against the fake service always.
  */
@@ -167,11 +167,39 @@ Deno.test("serve: flags, refusing non-loopback without tokens, a missing model",
       .length,
     2,
   );
+  const timing = parseServeArgs([
+    "--header-timeout",
+    "2.5",
+    "--body-timeout",
+    "20",
+    "--max-queued-steps",
+    "16",
+    "--recompute-delay",
+    "0",
+    "--recompute-wait",
+    "3",
+  ]);
+  assertEquals(
+    [
+      timing.headersTimeoutMs,
+      timing.bodyTimeoutMs,
+      timing.maxQueuedSteps,
+      timing.recomputeDelayMs,
+      timing.recomputeWaitMs,
+    ],
+    [2500, 20000, 16, 0, 3000],
+  );
   for (
-    const bad of [["--port", "x"], ["--backend", "cuda"], ["--rate-limit=-1"], [
-      "--log-level",
-      "loud",
-    ]]
+    const bad of [
+      ["--port", "x"],
+      ["--backend", "cuda"],
+      ["--rate-limit=-1"],
+      ["--log-level", "loud"],
+      ["--header-timeout", "0"],
+      ["--body-timeout", "soon"],
+      ["--max-queued-steps", "0"],
+      ["--recompute-delay=-1"],
+    ]
   ) {
     let failed = false;
     try {

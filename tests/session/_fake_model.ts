@@ -129,3 +129,19 @@ export function fakeModel(options: FakeModelOptions = {}): SessionModel {
   }
   return model;
 }
+
+/** The fake model with each step held until `release()` is called (or `ms` passed). */
+export function heldModel(ms: number): SessionModel & { release: () => void } {
+  const base = fakeModel();
+  const gate = Promise.withResolvers<void>();
+  return {
+    ...base,
+    async step(inputs, keys) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([gate.promise, new Promise((r) => timer = setTimeout(r, ms))]);
+      clearTimeout(timer);
+      return await base.step(inputs, keys);
+    },
+    release: () => gate.resolve(),
+  };
+}
