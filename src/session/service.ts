@@ -16,14 +16,18 @@
  * it is queued on the stay's lock once no late write came for `recomputeDelayMs`, and at the
  * latest `recomputeWaitMs` after the stay's first pending hour; when its turn comes and more
  * writes for the stay are waiting, it lets them go first (within the same `recomputeWaitMs`).
- * So a burst of late observations recomputes each affected hour once, and a recomputed
- * prediction is published at most about `recomputeWaitMs` after its data. The recompute runs every pending hour
- * in one pass, commits the predictions and publishes them like any others. A pending recompute
+ * So a burst of late observations recomputes each affected hour once. Recomputes run one at a
+ * time across stays, in the order they were queued, so background work never puts more than
+ * one recompute ahead of a new write's steps; a recomputed prediction is published about
+ * `recomputeWaitMs` after its data, plus the recomputes of other stays queued before it. The
+ * recompute runs every pending hour of the stay in one pass, commits the predictions and
+ * publishes them like any others. A pending hour that leaves the window (the latest `maxSteps`
+ * hours, see `stay_runtime.ts`) before its recompute runs keeps its earlier prediction. A pending recompute
  * found after a restart runs before the stay's next write (or at `recover()`), so the order of
  * prediction sequence numbers does not depend on where a crash fell.
  *
  * Work is bounded: writes that run steps (observations, images, notes) count as queued steps
- * from arrival until done, and pending recompute hours count too; past `maxQueuedSteps`, a new
+ * from arrival until done, and so do the hours of the recompute that is running; past `maxQueuedSteps`, a new
  * such write is refused at once with 503 `overloaded` and a `Retry-After`, and nothing is
  * stored. A write whose client went away (its `signal` aborted) before its first step ran is
  * dropped unstored (`client_gone`); one already started completes and stands.
@@ -120,8 +124,8 @@ export interface StayServiceOptions {
    */
   maxStepsPerWrite?: number;
   /**
-   * Steps that may wait or run at once (writes that run steps, and pending recompute hours);
-   * a write beyond is refused with 503 and `Retry-After`.
+   * Steps that may wait or run at once (writes that run steps, and the hours of the running
+   * late-data recompute); a write beyond is refused with 503 and `Retry-After`.
    * @default {64}
    */
   maxQueuedSteps?: number;
@@ -134,7 +138,8 @@ export interface StayServiceOptions {
    * A late-data recompute waits this long after the stay's last late write for more of the
    * burst (never past `recomputeWaitMs` after its first pending hour). 0 queues it right after
    * the write: the order of recomputes then depends only on the order of writes (a replay
-   * stores the same predictions every time); `flexcare serve` uses 500 ms.
+   * stores the same predictions every time); `flexcare serve` uses 1000 ms (and a
+   * `recomputeWaitMs` of 5000).
    * @default {0}
    */
   recomputeDelayMs?: number;
@@ -251,8 +256,10 @@ class Service implements ManagedStayService {
     { first: number; timer: ReturnType<typeof setTimeout> }
   >();
   readonly #mutex = new KeyedMutex();
-  /** Queued steps: step-running writes in flight and pending recompute hours. */
+  /** Queued steps: step-running writes in flight and the hours of the running recompute. */
   #queued = 0;
+  /** Late-data recomputes run one at a time, across stays, in the order they were queued. */
+  #recomputeChain: Promise<void> = Promise.resolve();
   #refused = 0;
   #abandoned = 0;
   #recomputes = 0;
@@ -357,8 +364,10 @@ class Service implements ManagedStayService {
     // Scheduled recomputes are queued at once, then everything queued is waited for.
     while (true) {
       for (const stayId of [...this.#recomputeTimers.keys()]) this.#startRecompute(stayId);
+      const chain = this.#recomputeChain;
+      await chain;
       await this.#mutex.drain();
-      if (this.#recomputeTimers.size === 0) return;
+      if (this.#recomputeTimers.size === 0 && chain === this.#recomputeChain) return;
     }
   }
 
@@ -945,8 +954,16 @@ class Service implements ManagedStayService {
     this.#recomputeQueued.delete(stayId);
   }
 
+  /**
+   * Queues the stay's recompute behind those of other stays: one runs at a time, so background
+   * work adds at most one recompute (`maxSteps` hours) ahead of a new write's steps and to the
+   * queued steps a write is refused beyond.
+   */
   #requeueRecompute(stayId: string): void {
-    this.#mutex.run(stayId, () => this.#recomputeTurn(stayId)).catch((error) => {
+    const turn = this.#recomputeChain.then(() =>
+      this.#mutex.run(stayId, () => this.#recomputeTurn(stayId))
+    );
+    this.#recomputeChain = turn.catch((error) => {
       this.#log.warn(`A late-data recompute failed: ${(error as Error).name}`);
     }).finally(() => this.#evictOverflow());
   }

@@ -96,6 +96,24 @@ export class EventSpool {
   }
 }
 
+/**
+ * The stay an event row belongs to and its time in hours since that stay's ICU admission: the
+ * row's own stay id when it has one, else the patient's stay whose ICU time contains `t`
+ * (epoch ms). Returns why not when it belongs to none.
+ */
+export function placeEvent(
+  candidates: readonly CohortStay[],
+  stayId: string,
+  t: number,
+): { stay: CohortStay; hours: number } | "outside cohort ICU stays" | "outside ICU stay window" {
+  let stay = stayId === "" ? undefined : candidates.find((s) => s.stayId === stayId);
+  stay ??= candidates.find((s) => s.intime <= t && t <= s.outtime);
+  if (stay === undefined) return "outside cohort ICU stays";
+  const hours = (t - stay.intime) / HOUR_MS;
+  if (!(hours > -EPS && hours < stay.losHours + EPS)) return "outside ICU stay window";
+  return { stay, hours };
+}
+
 /** Options for {@linkcode spoolEvents}. */
 export interface SpoolEventsOptions {
   /** Item map, ranges. */
@@ -152,17 +170,12 @@ export async function spoolEvents(path: string, options: SpoolEventsOptions): Pr
         log.count(channel, "rejected: bad charttime");
         return;
       }
-      let stay = stayId === "" ? undefined : candidates.find((s) => s.stayId === stayId);
-      stay ??= candidates.find((s) => s.intime <= t && t <= s.outtime);
-      if (stay === undefined) {
-        log.count(channel, "skipped: outside cohort ICU stays");
+      const placed = placeEvent(candidates, stayId!, t);
+      if (typeof placed === "string") {
+        log.count(channel, `skipped: ${placed}`);
         return;
       }
-      const hours = (t - stay.intime) / HOUR_MS;
-      if (!(hours > -EPS && hours < stay.losHours + EPS)) {
-        log.count(channel, "skipped: outside ICU stay window");
-        return;
-      }
+      const { stay, hours } = placed;
       const cleaned = cleanAndCheck(
         channel,
         { value: value!, unit: unit!, label: item.label },
