@@ -28,6 +28,8 @@ import { predictRoutes } from "./predict.ts";
 import { modelRoutes } from "./models.ts";
 import { healthRoutes } from "./health.ts";
 import { openApiRoutes } from "./openapi.ts";
+import { onlineRoutes } from "./online.ts";
+import type { OnlineLearner } from "../src/online/learner.ts";
 
 /** A value given directly or read when needed (it may arrive after the server starts). */
 export type Late<T> = T | (() => T | undefined);
@@ -41,6 +43,8 @@ export interface AppOptions {
   version?: string;
   /** The stay service; `/v1/stays/...` answer 503 without it. */
   service?: Late<StayService>;
+  /** The online learner; outcomes and `/v1/online` answer 503 without it. */
+  online?: Late<OnlineLearner>;
   /** The model; `/v1/predict` and `/v1/models` answer 503 without it. */
   model?: Late<FlexCareModel>;
   /** The note encoder for `/v1/predict` (default: built from the model's manifest on first use). */
@@ -117,6 +121,7 @@ export function createApp(options: AppOptions = {}): Hono {
     metrics,
     log,
     keepAliveMs: options.keepAliveMs ?? 15_000,
+    online: late(options.online),
   });
   const app = new Hono();
   // A client that went away (499) gets its line at debug: nothing went wrong on this side.
@@ -157,6 +162,7 @@ export function createApp(options: AppOptions = {}): Hono {
       predictionRoutes,
       predictRoutes,
       modelRoutes,
+      onlineRoutes,
     ]
   ) {
     app.route("/", routes(deps));

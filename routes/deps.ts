@@ -17,6 +17,7 @@ import { badJson } from "./errors.ts";
 import { isStayId } from "./schemas.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import type { OnlineLearner } from "../src/online/learner.ts";
 
 /** Body size limits in bytes. */
 export interface BodyLimits {
@@ -145,6 +146,8 @@ export interface RouteDeps {
   readonly log: Logger;
   /** Interval of SSE keep-alive comments, ms. */
   readonly keepAliveMs: number;
+  /** The online learner (503 when the service runs without one). */
+  online(): OnlineLearner;
 }
 
 /** Builds the dependency object from possibly late values. */
@@ -157,6 +160,7 @@ export function createDeps(options: {
   metrics: Metrics;
   log: Logger;
   keepAliveMs: number;
+  online?: () => OnlineLearner | undefined;
 }): RouteDeps {
   const store = options.heads ?? new HeadStore(null);
   let encoder: Promise<NoteEncoder> | undefined = options.noteEncoder === undefined
@@ -179,6 +183,13 @@ export function createDeps(options: {
       return s;
     },
     model,
+    online: () => {
+      const learner = options.online?.();
+      if (learner === undefined) {
+        throw new ServiceError(503, "online_unavailable", "Online fine-tuning is not running");
+      }
+      return learner;
+    },
     noteEncoder: () => {
       const m = model();
       if (options.noteEncoder === undefined && encoderFor !== m) {

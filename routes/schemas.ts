@@ -53,8 +53,36 @@ export const AdmitBody = z.strictObject({
   admittedAt: IsoDateTime.optional(),
 });
 
-/** Discharge (the body is optional). */
-export const DischargeBody = z.strictObject({ at: IsoDateTime.optional() });
+/** What became known about a stay (`POST /v1/stays/:stayId/outcomes`). */
+export const OutcomeBody = z.strictObject({
+  eventId: EventId.optional().describe("Client event id; a repeated id is ignored"),
+  died: z.boolean().optional().describe("Died during the hospital admission"),
+  deathTime: z.union([z.number().lte(MAX_HOURS), IsoDateTime]).optional()
+    .describe("Time of death (hours since admission or ISO), also after discharge"),
+  dischargeTime: z.union([z.number().lte(MAX_HOURS), IsoDateTime]).optional()
+    .describe("When the stay ended (hours since admission or ISO): the length of stay"),
+  labels: z.record(
+    z.string().min(1).max(32),
+    z.union([z.number(), z.string().max(64), z.array(z.number()).max(1000)]),
+  ).optional().describe(
+    "Labels by task code: binary 0/1, multi-label 0/1 per label, multi-class class index or name",
+  ),
+});
+
+/** Discharge (the body is optional); `outcome` records an outcome with it. */
+export const DischargeBody = z.strictObject({
+  at: IsoDateTime.optional(),
+  outcome: OutcomeBody.optional()
+    .describe("The stay's outcome; dischargeTime defaults to the discharge time"),
+});
+
+/** A person's decision on a head (`promote`, `rollback`). */
+export const HeadDecisionBody = z.strictObject({
+  by: z.string().min(1).max(200).describe("Who decides (recorded in the change log)"),
+  version: z.number().int().gte(1).optional()
+    .describe("Head version (default: the candidate, or for a rollback the previous incumbent)"),
+  reason: z.string().max(2000).optional(),
+});
 
 /** A note as JSON. */
 export const NoteBody = z.strictObject({

@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AdmitBody, DischargeBody } from "./schemas.ts";
+import type { OutcomeInput } from "../src/online/outcome.ts";
 import {
   idempotencyOf,
   mediaTypeOf,
@@ -43,16 +44,31 @@ export function stayRoutes(deps: RouteDeps): Hono {
     const stayId = stayIdOf(c);
     const text = await c.req.text();
     let at: string | undefined;
+    let outcome: OutcomeInput | undefined;
     if (text.trim() !== "") {
       const type = mediaTypeOf(c);
       if (type !== "application/json") throw unsupportedType(type, ["application/json"]);
-      at = DischargeBody.parse(parseJsonText(text)).at;
+      const body = DischargeBody.parse(parseJsonText(text));
+      at = body.at;
+      outcome = body.outcome as OutcomeInput | undefined;
     }
-    const state = await deps.service().discharge(stayId, {
+    const service = deps.service();
+    if (outcome !== undefined) {
+      // Checked before the discharge, so a bad outcome leaves the stay as it was.
+      const learner = deps.online();
+      const stay = await service.get(stayId);
+      learner.check(stayId, stay.admittedAt, outcome);
+    }
+    const state = await service.discharge(stayId, {
       ...idempotencyOf(c),
       ...(at === undefined ? {} : { at }),
     });
-    return c.json(state);
+    if (outcome === undefined) return c.json(state);
+    const result = deps.online().addOutcome(stayId, state.admittedAt, {
+      ...outcome,
+      dischargeTime: outcome.dischargeTime ?? state.dischargedAt ?? undefined,
+    } as OutcomeInput);
+    return c.json({ ...state, outcome: result.outcome, labelled: result.labelled });
   });
 
   return app;

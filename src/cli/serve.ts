@@ -5,7 +5,13 @@
  * deno task serve [--model DIR] [--port P] [--host H] [--data DIR] [--heads DIR]
  *                 [--backend auto|wasm|webgpu|native] [--tokens-file F]
  *                 [--log-level debug|info|warn|error] [--cors ORIGIN,...] [--rate-limit N]
+ *                 [--plan FILE] [--tasks dec,los,...]
  * ```
+ *
+ * Online fine-tuning runs under the change control plan `--plan FILE` (default: the model
+ * directory's `change_control.json`; without one every head is locked): outcomes posted to
+ * `/v1/stays/:id/outcomes` label the predictions, and the plan's heads learn, in shadow first,
+ * and are promoted only by its rules (see `src/online/`).
  *
  * With no flags it listens on 127.0.0.1:8787 with the default model (`models/default` of this
  * repository) and keeps its event log in `./.flexcare/`. Binding to a non-loopback address
@@ -37,6 +43,8 @@ import {
   type SessionLogger,
 } from "../session/service.ts";
 import { UsageError } from "./usage_error.ts";
+import type { OnlineLearner } from "../online/learner.ts";
+import { openOnlineLearner } from "../online/open.ts";
 import { integerFlag, numberFlag } from "./flags.ts";
 
 /** The default model directory: `models/default` of this repository. */
@@ -99,6 +107,16 @@ export interface ServeOptions {
    * @default {5000}
    */
   recomputeWaitMs?: number;
+  /**
+   * Change control plan of online fine-tuning (default: `<model>/change_control.json`, else
+   * every head locked: outcomes are recorded, nothing is learned).
+   */
+  plan?: string;
+  /**
+   * Tasks predicted at every step (the plan's tasks are added).
+   * @default {["dec", "los"]}
+   */
+  tasks?: readonly string[];
   /** Aborting it stops the server. */
   signal?: AbortSignal;
   /** Called with the bound port once listening. */
@@ -154,12 +172,14 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   const log = createLogger(options.logLevel ?? "info");
   let model: FlexCareModel | undefined;
   let service: ManagedStayService | undefined;
+  let online: OnlineLearner | undefined;
   let ready = false;
   const dataDir = resolve(options.data ?? ".flexcare");
   const heads = new HeadStore(resolve(options.heads ?? join(dataDir, "heads")), log);
   const app = createApp({
     service: () => service,
     model: () => model,
+    online: () => online,
     heads,
     ready: () => ready,
     tokens,
@@ -205,9 +225,19 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       }
       await model.warmUp();
       await heads.reload(model);
+      const opened = await openOnlineLearner(model, {
+        dataDir,
+        ...(options.plan === undefined ? {} : { plan: options.plan }),
+        ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+        log: (level, m) => level === "warn" ? log.warn(`online: ${m}`) : log.info(`online: ${m}`),
+      });
+      online = opened.learner;
+      log.info(`online: change control plan ${online.plan.source}`);
       service = await createStayService({
         dataDir,
         model,
+        tasks: opened.tasks,
+        online,
         logger: sessionLogger(log),
         ...(options.maxQueuedSteps === undefined ? {} : { maxQueuedSteps: options.maxQueuedSteps }),
         recomputeDelayMs: options.recomputeDelayMs ?? 1000,
@@ -228,6 +258,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   }
   await server.finished;
   await service?.close().catch((e) => log.error(`closing the stay log: ${(e as Error).message}`));
+  await online?.close().catch((e) => log.error(`closing the learner: ${(e as Error).message}`));
   await model?.close().catch(() => {});
   if (failure !== undefined) throw failure;
 }
@@ -281,6 +312,8 @@ export function parseServeArgs(
       "max-queued-steps": { type: "string" },
       "recompute-delay": { type: "string" },
       "recompute-wait": { type: "string" },
+      plan: { type: "string" },
+      tasks: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -325,6 +358,12 @@ export function parseServeArgs(
     min: 1,
   });
   const tokens = readTokens(values["tokens-file"], env.FLEXCARE_TOKENS);
+  const tasks = values.tasks?.split(",").map((t) => t.trim()).filter(Boolean);
+  if (
+    tasks !== undefined && (tasks.length === 0 || tasks.some((t) => !/^[a-z0-9_]{1,32}$/.test(t)))
+  ) {
+    throw new UsageError("--tasks must be comma-separated task codes, e.g. dec,los,ihm");
+  }
   const corsOrigins = values.cors === undefined
     ? []
     : values.cors.split(",").map((o) => o.trim()).filter(Boolean);
@@ -346,6 +385,8 @@ export function parseServeArgs(
       ? {}
       : { recomputeDelayMs: Math.round(recomputeDelay * 1000) }),
     ...(recomputeWait === undefined ? {} : { recomputeWaitMs: Math.round(recomputeWait * 1000) }),
+    ...(values.plan === undefined ? {} : { plan: values.plan }),
+    ...(tasks === undefined ? {} : { tasks: Object.freeze(tasks) }),
   });
 }
 

@@ -80,13 +80,19 @@ export interface TrainHeadOptions {
    * @default {0}
    */
   seed?: number;
+  /**
+   * Warm start: begin from this head (on the raw features; mapped into the standardized space)
+   * instead of small random weights. Epoch 0, before any update, is a candidate for the kept
+   * weights too, so early stopping can keep the starting head.
+   */
+  init?: LinearHead;
 }
 
 /** A trained head and its history. */
 export interface TrainedHead {
   readonly head: LinearHead;
   readonly history: readonly EpochRecord[];
-  /** Epoch (1-based) whose weights were kept. */
+  /** Epoch (1-based) whose weights were kept; 0 for the starting head of a warm start. */
   readonly bestEpoch: number;
 }
 
@@ -250,12 +256,46 @@ export function trainLinearHead(train: LabelledRows, options: TrainHeadOptions):
   const weights = weighting(kind, outputs, train, options.classWeights ?? false);
   const w = new Float64Array(outputs * width).map(() => (rand() * 2 - 1) * 0.01);
   const b = new Float64Array(outputs);
+  const init = options.init;
+  if (init !== undefined) {
+    if (init.inputs !== width || init.outputs !== outputs) {
+      throw new TypeError(
+        `The starting head is ${init.outputs}x${init.inputs}, expected ${outputs}x${width}`,
+      );
+    }
+    // x_std = (x - mean) / scale, so w_std = w * scale and b_std = b + sum(w * mean).
+    for (let o = 0; o < outputs; o++) {
+      let shift = 0;
+      for (let i = 0; i < width; i++) {
+        w[o * width + i] = init.weights[o * width + i]! * stats.scale[i]!;
+        shift += init.weights[o * width + i]! * stats.mean[i]!;
+      }
+      b[o] = init.bias[o]! + shift;
+    }
+  }
   const m = { w: new Float64Array(w.length), b: new Float64Array(outputs) };
   const v = { w: new Float64Array(w.length), b: new Float64Array(outputs) };
   const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   let step = 0;
   let best = { loss: Infinity, epoch: 0, w: Float64Array.from(w), b: Float64Array.from(b) };
   const history: EpochRecord[] = [];
+  const monitor = (valLoss: number | null, valScore: number | null, trainLoss: number) =>
+    // Lower is better: minus the validation score (ties broken by the loss), else the loss.
+    valScore !== null && Number.isFinite(valScore)
+      ? -valScore + 1e-6 * (valLoss ?? 0)
+      : valLoss ?? trainLoss;
+  if (init !== undefined && val !== undefined && xv !== null && val.labels.length > 0) {
+    const probs: Float32Array[] = [];
+    const all = Array.from({ length: val.labels.length }, (_, i) => i);
+    const valLoss = lossAndGrad(kind, w, b, xv, width, val.labels, all, null, null, probs);
+    const valScore = options.score ? options.score(probs, val.labels) : null;
+    best = {
+      loss: monitor(valLoss, valScore, Infinity),
+      epoch: 0,
+      w: Float64Array.from(w),
+      b: Float64Array.from(b),
+    };
+  }
   const order = Array.from({ length: train.labels.length }, (_, i) => i);
   for (let epoch = 1; epoch <= epochs; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
@@ -289,10 +329,7 @@ export function trainLinearHead(train: LabelledRows, options: TrainHeadOptions):
       if (options.score) valScore = options.score(probs, val.labels);
     }
     history.push({ epoch, trainLoss, valLoss, valScore });
-    // Lower is better: minus the validation score (ties broken by the loss), else the loss.
-    const monitored = valScore !== null && Number.isFinite(valScore)
-      ? -valScore + 1e-6 * (valLoss ?? 0)
-      : valLoss ?? trainLoss;
+    const monitored = monitor(valLoss, valScore, trainLoss);
     if (monitored < best.loss - 1e-9) {
       best = { loss: monitored, epoch, w: Float64Array.from(w), b: Float64Array.from(b) };
     } else if (valLoss !== null && epoch - best.epoch >= patience) break;

@@ -56,6 +56,10 @@ export interface StepEngineOptions {
   readonly tasks: readonly string[];
   /** Reads an image event's stored bytes (lazy tower after a reload). */
   readonly loadImage: (stayId: string, eventSeq: number) => Uint8Array;
+  /** Online heads: the probabilities to publish instead of the graph's (null: the graph's). */
+  readonly override?: (task: string, representation: Float32Array) => Float32Array | null;
+  /** Keep each prediction's representation s_p ({@linkcode StepEngine.representation}). */
+  readonly keepRepresentations?: boolean;
 }
 
 /** Runs model steps for resident stays. */
@@ -67,6 +71,8 @@ export class StepEngine {
   readonly #version: { name: string; version: string };
   readonly #maxNoteTokens: number;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #override: StepEngineOptions["override"];
+  readonly #representations: WeakMap<StayPrediction, Float32Array> | null;
   /** Model steps run so far (one pass for all served tasks at one time). */
   stepRuns = 0;
 
@@ -75,6 +81,8 @@ export class StepEngine {
     this.#encoder = options.noteEncoder;
     this.#tasks = options.tasks;
     this.#loadImage = options.loadImage;
+    this.#override = options.override;
+    this.#representations = options.keepRepresentations ? new WeakMap() : null;
     for (const t of this.#tasks) this.#model.task(t);
     if (this.#encoder.spec.dim !== this.#model.manifest.note_encoder.dim) {
       throw new TypeError(
@@ -156,8 +164,10 @@ export class StepEngine {
         });
       }
       const news2 = hasSeries ? news2FromMatrix(raw).total : undefined;
-      for (const output of outputs) {
-        out.push(toStayPrediction(output, {
+      for (const modelOutput of outputs) {
+        const probs = this.#override?.(modelOutput.task.code, modelOutput.representation);
+        const output = probs ? { ...modelOutput, probs } : modelOutput;
+        const prediction = toStayPrediction(output, {
           stayId: stay.stayId,
           seq: seq++,
           hours,
@@ -171,10 +181,17 @@ export class StepEngine {
           backend: model.runtime.backend,
           createdAt: options.createdAt,
           ...(news2 === undefined ? {} : { news2 }),
-        }));
+        });
+        this.#representations?.set(prediction, output.representation);
+        out.push(prediction);
       }
     }
     return out;
+  }
+
+  /** The representation s_p a prediction of this engine was made from (when kept). */
+  representation(prediction: StayPrediction): Float32Array | undefined {
+    return this.#representations?.get(prediction);
   }
 
   async #input(stay: StayRuntime, entry: AttachmentEntry): Promise<Float32Array | EncodedNote> {

@@ -154,6 +154,23 @@ export interface StayServiceOptions {
    * @default {REFERENCE_CONFIG}
    */
   config?: DiscretizerConfig;
+  /** Online fine-tuning: gets every committed prediction's s_p; its promoted heads publish. */
+  online?: OnlineTap;
+}
+
+/** What the stay service needs of the online learner (`src/online/learner.ts`). */
+export interface OnlineTap {
+  /** Tasks whose representations it keeps. */
+  tasks(): readonly string[];
+  /** The probabilities to publish for a task (null: the model's own). */
+  override(task: string, representation: Float32Array): Float32Array | null;
+  /** Committed predictions' representations. */
+  record(
+    stayId: string,
+    admittedAt: string,
+    firstObs: number,
+    samples: readonly { task: string; hours: number; representation: Float32Array }[],
+  ): void;
 }
 
 /** What {@linkcode ManagedStayService.sweep} did. */
@@ -272,6 +289,7 @@ class Service implements ManagedStayService {
   readonly #listeners = new Map<string, Set<(p: StayPrediction) => void>>();
   readonly #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  readonly #online: OnlineTap | undefined;
 
   constructor(options: StayServiceOptions, encoder: NoteEncoder, ownsEncoder: boolean) {
     this.#config = options.config ?? REFERENCE_CONFIG;
@@ -287,6 +305,7 @@ class Service implements ManagedStayService {
     const sweepMs = positive(options.sweepIntervalMs, 600_000, "sweepIntervalMs", 0);
     this.#encoder = encoder;
     this.#ownsEncoder = ownsEncoder;
+    this.#online = options.online;
     this.#store = EventStore.open(
       options.dataDir,
       options.synchronous === undefined ? {} : { synchronous: options.synchronous },
@@ -297,6 +316,10 @@ class Service implements ManagedStayService {
         noteEncoder: encoder,
         tasks: options.tasks ?? ["dec", "los"],
         loadImage: (stayId, seq) => this.#store.blob(stayId, seq),
+        ...(options.online === undefined ? {} : {
+          override: (task, rep) => options.online!.override(task, rep),
+          keepRepresentations: true,
+        }),
       });
     } catch (error) {
       this.#store.close();
@@ -419,10 +442,11 @@ class Service implements ManagedStayService {
       });
       if (idem.stored !== undefined) return idem.stored as StayState;
       this.#active(row);
+      let current = row;
       if (row.recompute.length > 0) {
         // The final predictions include every late hour: a scheduled recompute runs now.
         this.#cancelRecompute(stayId);
-        await this.#recomputeNow(stayId, this.#load(stayId, row), row);
+        current = await this.#recomputeNow(stayId, this.#load(stayId, row), row);
       }
       const now = this.#now();
       const at = options.at === undefined ? now : isoOption(options.at, "at", "Discharge time");
@@ -435,13 +459,29 @@ class Service implements ManagedStayService {
           { field: "at" },
         );
       }
+      // No more data will come: the hour of the last observation is complete (a stay whose
+      // record ends at 48:00 gets its hour-48 prediction).
+      const stay = this.#load(stayId, current);
+      const last = Math.ceil(stay.lastObs - EPS);
+      let predictions: StayPrediction[] = [];
+      if (
+        Number.isFinite(last) && last >= 1 && last <= hours + EPS && !stay.published.includes(last)
+      ) {
+        try {
+          predictions = await this.#engine.run(stay, [last], this.#stepOptions(current));
+        } catch (error) {
+          this.#resident.delete(stayId);
+          throw error;
+        }
+      }
       const after = this.#store.append(stayId, {
         events: [{ kind: "discharge", hours, payload: { at } }],
-        predictions: [],
+        predictions,
         discharge: { dischargedAt: at, closedAt: now },
         now,
         ...idem.record((r) => stateOf(r)),
       });
+      this.#publish(stayId, predictions, stay);
       this.#resident.delete(stayId);
       this.#log.debug("Stay discharged", { stayId });
       return stateOf(after);
@@ -708,6 +748,11 @@ class Service implements ManagedStayService {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     // Scheduled recomputes stay pending in the log: they run after the next start.
     for (const stayId of [...this.#recomputeTimers.keys()]) this.#cancelRecompute(stayId);
+    // Recomputes already queued finish first (as writes already taken do).
+    for (let c = this.#recomputeChain;; c = this.#recomputeChain) {
+      await c;
+      if (c === this.#recomputeChain) break;
+    }
     await this.#mutex.drain();
     this.#resident.clear();
     this.#listeners.clear();
@@ -900,7 +945,7 @@ class Service implements ManagedStayService {
       throw error;
     }
     stay.markPublished(result.predictions.map((p) => p.hours));
-    this.#publish(stayId, result.predictions);
+    this.#publish(stayId, result.predictions, stay);
     if (stay.pending.size > 0) this.#queueRecompute(stayId);
     this.#log.debug("Stay write committed", {
       stayId,
@@ -955,14 +1000,17 @@ class Service implements ManagedStayService {
   }
 
   /**
-   * Queues the stay's recompute behind those of other stays: one runs at a time, so background
-   * work adds at most one recompute (`maxSteps` hours) ahead of a new write's steps and to the
-   * queued steps a write is refused beyond.
+   * Queues the stay's recompute behind those of other stays (with a burst delay, as `serve`
+   * runs): one runs at a time, so background work adds at most one recompute (`maxSteps`
+   * hours) ahead of a new write's steps and to the queued steps a write is refused beyond.
    */
   #requeueRecompute(stayId: string): void {
-    const turn = this.#recomputeChain.then(() =>
-      this.#mutex.run(stayId, () => this.#recomputeTurn(stayId))
-    );
+    // Without a burst delay (the library default) the recompute takes the stay's lock right
+    // after the write that made it, so the order of steps depends only on the order of writes.
+    const run = () => this.#mutex.run(stayId, () => this.#recomputeTurn(stayId));
+    const turn = this.#recomputeDelayMs === 0
+      ? Promise.all([run(), this.#recomputeChain]).then(() => {})
+      : this.#recomputeChain.then(run);
     this.#recomputeChain = turn.catch((error) => {
       this.#log.warn(`A late-data recompute failed: ${(error as Error).name}`);
     }).finally(() => this.#evictOverflow());
@@ -1011,12 +1059,34 @@ class Service implements ManagedStayService {
     }
     this.#recomputes += 1;
     stay.markPublished(predictions.map((p) => p.hours));
-    this.#publish(stayId, predictions);
+    this.#publish(stayId, predictions, stay);
     this.#log.debug("Late-data recompute committed", { stayId, hours: times });
     return after;
   }
 
-  #publish(stayId: string, predictions: readonly StayPrediction[]): void {
+  #publish(stayId: string, predictions: readonly StayPrediction[], stay: StayRuntime): void {
+    if (this.#online !== undefined && predictions.length > 0) {
+      const samples = [];
+      for (const p of predictions) {
+        const representation = this.#engine.representation(p);
+        if (representation !== undefined) {
+          samples.push({ task: p.task, hours: p.hours, representation });
+        }
+      }
+      try {
+        this.#online.record(
+          stayId,
+          new Date(stay.admittedAtMs).toISOString(),
+          stay.firstObs,
+          samples,
+        );
+      } catch (error) {
+        // Learning data only: the committed predictions stand.
+        this.#log.warn(
+          `The online learner could not keep representations: ${(error as Error).message}`,
+        );
+      }
+    }
     const listeners = this.#listeners.get(stayId);
     if (listeners === undefined) return;
     for (const p of predictions) {

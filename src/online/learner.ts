@@ -1,0 +1,790 @@
+/**
+ * Online fine-tuning in the running service. The stay service hands every committed prediction's
+ * patient representation s_p to the learner ({@linkcode OnlineLearner.record}); outcomes
+ * ({@linkcode OnlineLearner.addOutcome}) label those samples exactly as the dataset builders
+ * would; each label is first scored prequentially (frozen base head, incumbent, candidate: none
+ * has trained on it), then joins the training window. In a Worker, off the request path, the
+ * learner trains a candidate head per task (warm start from the incumbent, the same head code as
+ * `deno task finetune`) after every `retrainEvery` new labels, lets it predict in shadow until
+ * `minEvaluationSamples` newly labelled samples, and decides once, by the change control plan:
+ * promote (automatic), wait for a person (approval), or refuse. Every head version, decision,
+ * manual promotion and rollback is kept with its evidence; a restart resumes the same state.
+ *
+ * The incumbent serves: for a task whose incumbent is not the base head,
+ * {@linkcode OnlineLearner.override} gives the stay service the probabilities to publish.
+ *
+ * @module
+ */
+import type { TaskKind } from "../data/tasks.ts";
+import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
+import { ServiceError } from "../session/errors.ts";
+import {
+  EMPTY_OUTCOME,
+  type LabelTask,
+  mergeOutcome,
+  type Outcome,
+  type OutcomeInput,
+  outcomeToJson,
+  parseOutcome,
+  sampleLabel,
+} from "./outcome.ts";
+import { type ChangeControlPlan, type HeadPlan, planToJson } from "./plan.ts";
+import { type EvaluationRow, OnlineStore, type SampleRow, type TaskState } from "./store.ts";
+import { type EvaluateJob, runJob, type TrainJob } from "./learner_worker.ts";
+import { calibrationError, inputShift, type ShadowEvidence } from "./shadow.ts";
+
+/** A task the learner can label and learn. */
+export interface LearnerTask extends LabelTask {
+  readonly kind: TaskKind;
+}
+
+/** Options of {@linkcode OnlineLearner.open}. */
+export interface OnlineLearnerOptions {
+  /** Folder of `online.sqlite` (the service's data folder). */
+  readonly dataDir: string;
+  /** The loaded model's hash and name (lineage). */
+  readonly model: { readonly hash: string; readonly name: string };
+  /** Tasks the service predicts (labels are accepted for these). */
+  readonly tasks: readonly LearnerTask[];
+  /** The base model's heads of the tasks (version 1 of each). */
+  readonly baseHeads: ReadonlyMap<string, LinearHead>;
+  readonly plan: ChangeControlPlan;
+  /** @default {() => new Date()} */
+  readonly clock?: () => Date;
+  /**
+   * Run training and evaluations in a Worker (`false`: in-process, for tests of the logic).
+   * @default {true}
+   */
+  readonly worker?: boolean;
+  /** Warnings and promotions (no identifiers, no values). */
+  readonly log?: (level: "info" | "warn", message: string) => void;
+  /**
+   * Unlabelled samples older than this are deleted (no outcome came).
+   * @default {720}
+   */
+  readonly retentionHours?: number;
+}
+
+/** A prediction's representation for the learner. */
+export interface RecordedSample {
+  readonly task: string;
+  readonly hours: number;
+  readonly representation: ArrayLike<number>;
+}
+
+/** What an outcome did. */
+export interface OutcomeResult {
+  readonly stayId: string;
+  readonly duplicate: boolean;
+  readonly outcome: Record<string, unknown>;
+  /** Newly labelled samples per task. */
+  readonly labelled: Readonly<Record<string, number>>;
+}
+
+type Job = TrainJob | EvaluateJob;
+
+/** The online learner of a service. */
+export class OnlineLearner {
+  readonly plan: ChangeControlPlan;
+  readonly #store: OnlineStore;
+  readonly #tasks: Map<string, LearnerTask>;
+  readonly #model: { hash: string; name: string };
+  readonly #clock: () => Date;
+  readonly #log: (level: "info" | "warn", message: string) => void;
+  readonly #retentionMs: number;
+  /** Incumbent heads by task (absent: the base head serves, i.e. the graph's own output). */
+  readonly #serving = new Map<string, { version: number; head: LinearHead }>();
+  readonly #base = new Map<string, LinearHead>();
+  readonly #candidates = new Map<string, { version: number; head: LinearHead }>();
+  #worker: Worker | null = null;
+  readonly #useWorker: boolean;
+  #jobId = 0;
+  readonly #waiting = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
+  #chain: Promise<void> = Promise.resolve();
+  readonly #busy = new Set<string>();
+  readonly #lastEvidence = new Map<string, ShadowEvidence>();
+  #closed = false;
+  #jobs = 0;
+
+  private constructor(options: OnlineLearnerOptions, store: OnlineStore) {
+    this.plan = options.plan;
+    this.#store = store;
+    this.#tasks = new Map(options.tasks.map((t) => [t.code, t]));
+    this.#model = { hash: options.model.hash, name: options.model.name };
+    this.#clock = options.clock ?? (() => new Date());
+    this.#log = options.log ?? ((level, m) => level === "warn" && console.warn(`[online] ${m}`));
+    this.#useWorker = options.worker ?? true;
+    this.#retentionMs = (options.retentionHours ?? 720) * 3_600_000;
+    for (const task of this.#learned()) {
+      const base = options.baseHeads.get(task);
+      if (base === undefined) throw new TypeError(`No base head for the planned task ${task}`);
+      this.#base.set(task, base);
+    }
+  }
+
+  /** Opens the learner's store and resumes its state (version 1 of each head is the base). */
+  static open(options: OnlineLearnerOptions): OnlineLearner {
+    const store = OnlineStore.open(options.dataDir);
+    try {
+      const learner = new OnlineLearner(options, store);
+      learner.#resume();
+      return learner;
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
+
+  /** Tasks in the plan (recorded, evaluated; learned unless locked). */
+  #learned(): string[] {
+    return Object.keys(this.plan.heads).filter((t) => this.#tasks.has(t));
+  }
+
+  #now(): string {
+    return this.#clock().toISOString();
+  }
+
+  #resume(): void {
+    const now = this.#now();
+    for (const task of this.#learned()) {
+      const base = this.#base.get(task)!;
+      let state = this.#store.state(task);
+      if (state === null) {
+        this.#store.transaction(() => {
+          const version = this.#store.addHead(task, base, {
+            source: "base model",
+            baseModel: this.#model.hash,
+            modelName: this.#model.name,
+          }, now);
+          state = {
+            task,
+            incumbent: version,
+            candidate: null,
+            trainedThrough: 0,
+            awaitingApproval: false,
+          };
+          this.#store.putState(state);
+          this.#store.addChange({
+            at: now,
+            task,
+            action: "base",
+            version,
+            actor: "service",
+            evidence: { baseModel: this.#model.hash, plan: planToJson(this.plan) },
+          });
+        });
+      } else {
+        const v1 = this.#store.head(task, 1);
+        const baseModel = v1?.lineage["baseModel"];
+        if (baseModel !== this.#model.hash) {
+          throw new TypeError(
+            `The online heads in ${this.#store.path} were learned on base model ${
+              String(baseModel).slice(0, 12)
+            }, not on the loaded model ${this.#model.hash.slice(0, 12)}: use another data folder`,
+          );
+        }
+      }
+      this.#load(state!);
+    }
+  }
+
+  #load(state: TaskState): void {
+    if (state.incumbent === 1) this.#serving.delete(state.task);
+    else {
+      const h = this.#store.head(state.task, state.incumbent)!;
+      this.#serving.set(state.task, { version: h.version, head: h.head });
+    }
+    if (state.candidate === null) this.#candidates.delete(state.task);
+    else {
+      const h = this.#store.head(state.task, state.candidate)!;
+      this.#candidates.set(state.task, { version: h.version, head: h.head });
+    }
+  }
+
+  #headPlan(task: string): HeadPlan | undefined {
+    return this.plan.heads[task];
+  }
+
+  /** Tasks whose representations the learner keeps. */
+  tasks(): string[] {
+    return this.#learned();
+  }
+
+  /** The probabilities to publish for `task` when its incumbent is not the base head. */
+  override(task: string, representation: ArrayLike<number>): Float32Array | null {
+    const serving = this.#serving.get(task);
+    return serving === undefined ? null : applyLinearHead(serving.head, representation).probs;
+  }
+
+  /** The incumbent version serving a task (1 = base model). */
+  servingVersion(task: string): number {
+    return this.#serving.get(task)?.version ?? 1;
+  }
+
+  /**
+   * Keeps the representations of committed predictions (the latest per task and hour); a stay
+   * whose outcome is known labels them at once.
+   */
+  record(
+    stayId: string,
+    admittedAt: string,
+    firstObs: number,
+    samples: readonly RecordedSample[],
+  ): void {
+    if (this.#closed) return;
+    const keep = samples.filter((s) => this.#base.has(s.task));
+    if (keep.length === 0) return;
+    const now = this.#now();
+    let labelled: Record<string, number> = {};
+    this.#store.transaction(() => {
+      this.#store.noteStay(stayId, admittedAt, firstObs, now);
+      for (const s of keep) this.#store.putSample(stayId, s.task, s.hours, s.representation, now);
+      const known = this.#store.stay(stayId);
+      if (known?.outcome) labelled = this.#labelStay(stayId, known.outcome, known.firstObs);
+    });
+    this.#after(labelled);
+  }
+
+  /**
+   * Records an outcome (idempotent by `eventId`; a conflicting value is 409) and labels the
+   * stay's predictions.
+   */
+  addOutcome(stayId: string, admittedAt: string, input: OutcomeInput): OutcomeResult {
+    if (this.#closed) throw new ServiceError(503, "closing", "The service is shutting down");
+    const parsed = parseOutcome(input, Date.parse(admittedAt), this.#tasks);
+    const eventId = input.eventId;
+    if (eventId !== undefined) {
+      const stored = this.#store.outcomeEvent(stayId, eventId);
+      if (stored !== undefined) return { ...(stored as OutcomeResult), duplicate: true };
+    }
+    const now = this.#now();
+    let result!: OutcomeResult;
+    this.#store.transaction(() => {
+      const known = this.#store.stay(stayId);
+      const merged: Outcome = mergeOutcome(known?.outcome ?? EMPTY_OUTCOME, parsed);
+      this.#store.setOutcome(stayId, admittedAt, merged, now);
+      const labelled = this.#labelStay(stayId, merged, known?.firstObs ?? Infinity);
+      result = { stayId, duplicate: false, outcome: outcomeToJson(merged), labelled };
+      if (eventId !== undefined) this.#store.addOutcomeEvent(stayId, eventId, result, now);
+    });
+    this.#after(result.labelled);
+    return result;
+  }
+
+  /** Validates an outcome as {@linkcode addOutcome} would, storing nothing. */
+  check(stayId: string, admittedAt: string, input: OutcomeInput): void {
+    const parsed = parseOutcome(input, Date.parse(admittedAt), this.#tasks);
+    if (input.eventId !== undefined && this.#store.outcomeEvent(stayId, input.eventId)) return;
+    mergeOutcome(this.#store.stay(stayId)?.outcome ?? EMPTY_OUTCOME, parsed);
+  }
+
+  /** The stay's known outcome (null when none). */
+  outcome(stayId: string): Record<string, unknown> | null {
+    const o = this.#store.stay(stayId)?.outcome;
+    return o ? outcomeToJson(o) : null;
+  }
+
+  /** Labels the stay's unlabelled samples and scores them prequentially (in a transaction). */
+  #labelStay(stayId: string, outcome: Outcome, firstObs: number): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const sample of this.#store.unlabelled(stayId)) {
+      const task = this.#tasks.get(sample.task);
+      const plan = this.#headPlan(sample.task);
+      if (task === undefined || plan === undefined) continue;
+      const y = sampleLabel(task, sample.hours, outcome, firstObs);
+      if (y === null) continue;
+      const reference = this.#store.referenceCount(sample.task) < plan.referenceSamples;
+      this.#store.label(sample.id, y, reference);
+      counts[sample.task] = (counts[sample.task] ?? 0) + 1;
+      if (reference) continue;
+      const x = sample.representation;
+      const base = applyLinearHead(this.#base.get(sample.task)!, x).probs;
+      const serving = this.#serving.get(sample.task);
+      const candidate = this.#candidates.get(sample.task);
+      const awaiting = this.#store.state(sample.task)?.awaitingApproval ?? false;
+      this.#store.addEvaluation({
+        task: sample.task,
+        stayId,
+        hours: sample.hours,
+        label: y,
+        base: Array.from(base),
+        incumbent: Array.from(
+          serving === undefined ? base : applyLinearHead(serving.head, x).probs,
+        ),
+        incumbentVersion: serving?.version ?? 1,
+        candidate: candidate === undefined || awaiting
+          ? null
+          : Array.from(applyLinearHead(candidate.head, x).probs),
+        candidateVersion: candidate === undefined || awaiting ? null : candidate.version,
+      });
+    }
+    return counts;
+  }
+
+  /** Starts what new labels make due, in the background. */
+  #after(labelled: Record<string, number>): void {
+    for (const task of Object.keys(labelled)) this.#consider(task);
+  }
+
+  #consider(task: string): void {
+    if (this.#closed || this.#busy.has(task)) return;
+    const plan = this.#headPlan(task);
+    const state = this.#store.state(task);
+    if (plan === undefined || state === null) return;
+    const candidate = this.#candidates.get(task);
+    if (candidate !== undefined) {
+      if (state.awaitingApproval) return;
+      const rows = this.#store.candidateEvaluations(task, candidate.version);
+      const stays = new Set(rows.map((r) => r.stayId)).size;
+      if (rows.length < plan.minEvaluationSamples || stays < plan.minEvaluationStays) return;
+      this.#background(task, () => this.#evaluate(task, plan, candidate.version, rows));
+      return;
+    }
+    if (plan.update === "locked") return;
+    if (this.#store.labelledSince(task, state.trainedThrough) < plan.retrainEvery) return;
+    this.#background(task, () => this.#train(task, plan, state));
+  }
+
+  #background(task: string, job: () => Promise<void>): void {
+    this.#busy.add(task);
+    this.#chain = this.#chain.then(job).catch((error) => {
+      this.#log("warn", `The ${task} learner failed: ${(error as Error).message}`);
+    }).finally(() => {
+      this.#busy.delete(task);
+      // More labels may have come while it ran.
+      queueMicrotask(() => this.#consider(task));
+    });
+  }
+
+  async #train(task: string, plan: HeadPlan, state: TaskState): Promise<void> {
+    const info = this.#tasks.get(task)!;
+    const through = this.#store.labelSeq();
+    const rows = this.#store.window(task, through, plan.labelWindow);
+    if (rows.length === 0) return;
+    // Validation by stay (a fifth of the stays), for early stopping.
+    const isVal = (s: SampleRow) => hash32(s.stayId) % 5 === 0;
+    const train = rows.filter((r) => !isVal(r));
+    const val = rows.filter(isVal);
+    if (train.length === 0 || val.length === 0) return;
+    const incumbent = this.#serving.get(task) ?? { version: 1, head: this.#base.get(task)! };
+    const width = incumbent.head.inputs;
+    const pack = (list: SampleRow[]) => {
+      const x = new Float32Array(list.length * width);
+      list.forEach((r, i) => x.set(r.representation, i * width));
+      return { x, labels: list.map((r) => Array.from(r.label!)) };
+    };
+    const t = pack(train), v = pack(val);
+    const started = performance.now();
+    const result = await this.#run({
+      op: "train",
+      kind: info.kind,
+      outputs: info.outputs,
+      width,
+      x: t.x,
+      labels: t.labels,
+      valX: v.x,
+      valLabels: v.labels,
+      init: incumbent.head,
+      metric: plan.metric,
+      seed: through,
+    }) as { head: LinearHead; bestEpoch: number; epochs: number; valScore: number | null };
+    if (this.#closed) return;
+    const now = this.#now();
+    const lineage = {
+      source: "online",
+      baseModel: this.#model.hash,
+      parent: incumbent.version,
+      labelWindow: {
+        fromLabelSeq: rows[0]!.labelSeq,
+        toLabelSeq: rows.at(-1)!.labelSeq,
+        samples: rows.length,
+        train: train.length,
+        validation: val.length,
+        stays: new Set(rows.map((r) => r.stayId)).size,
+      },
+      training: {
+        warmStart: incumbent.version,
+        bestEpoch: result.bestEpoch,
+        epochs: result.epochs,
+        validation: { metric: plan.metric, value: result.valScore },
+        seconds: (performance.now() - started) / 1000,
+      },
+    };
+    this.#store.transaction(() => {
+      const version = this.#store.addHead(task, result.head, lineage, now);
+      const next = {
+        ...state,
+        candidate: version,
+        trainedThrough: through,
+        awaitingApproval: false,
+      };
+      this.#store.putState(next);
+      this.#store.addChange({
+        at: now,
+        task,
+        action: "candidate",
+        version,
+        actor: "learner",
+        evidence: lineage,
+      });
+      this.#candidates.set(task, { version, head: result.head });
+    });
+    this.#log("info", `A new ${task} candidate head is in shadow`);
+  }
+
+  #reference(task: string, head: LinearHead) {
+    const base = this.#base.get(task)!;
+    return this.#store.reference(task).map((r) => ({
+      stayId: r.stayId,
+      label: r.label!,
+      a: Array.from(applyLinearHead(head, r.representation).probs),
+      b: Array.from(applyLinearHead(base, r.representation).probs),
+    }));
+  }
+
+  async #evaluate(
+    task: string,
+    plan: HeadPlan,
+    version: number,
+    rows: EvaluationRow[],
+  ): Promise<void> {
+    const info = this.#tasks.get(task)!;
+    const candidate = this.#candidates.get(task);
+    if (candidate === undefined || candidate.version !== version) return;
+    const shadow = rows.map((r) => ({
+      stayId: r.stayId,
+      label: r.label,
+      a: r.candidate!,
+      b: r.incumbent,
+    }));
+    const evidence = await this.#run({
+      op: "evaluate",
+      kind: info.kind,
+      plan,
+      shadow,
+      reference: this.#reference(task, candidate.head),
+      seed: version,
+    }) as ShadowEvidence;
+    if (this.#closed) return;
+    this.#lastEvidence.set(task, evidence);
+    const now = this.#now();
+    const state = this.#store.state(task)!;
+    const summary = { ...evidenceJson(evidence), plan: { source: this.plan.source, head: plan } };
+    this.#store.transaction(() => {
+      if (!evidence.passed) {
+        this.#store.putState({ ...state, candidate: null, awaitingApproval: false });
+        this.#store.addChange({
+          at: now,
+          task,
+          action: "refused",
+          version,
+          actor: "learner",
+          evidence: summary,
+        });
+        this.#candidates.delete(task);
+      } else if (plan.update === "automatic") {
+        this.#promoteNow(task, version, state, "learner", summary, now);
+      } else {
+        this.#store.putState({ ...state, awaitingApproval: true });
+        this.#store.addChange({
+          at: now,
+          task,
+          action: "awaiting approval",
+          version,
+          actor: "learner",
+          evidence: summary,
+        });
+      }
+    });
+    this.#log(
+      "info",
+      `The ${task} candidate was ${
+        evidence.passed
+          ? plan.update === "automatic" ? "promoted" : "passed for approval"
+          : "refused"
+      }`,
+    );
+  }
+
+  #promoteNow(
+    task: string,
+    version: number,
+    state: TaskState,
+    actor: string,
+    evidence: Record<string, unknown>,
+    now: string,
+  ): void {
+    this.#store.putState({
+      ...state,
+      incumbent: version,
+      candidate: null,
+      awaitingApproval: false,
+    });
+    this.#store.addChange({
+      at: now,
+      task,
+      action: "promoted",
+      version,
+      actor,
+      evidence: { ...evidence, previous: state.incumbent },
+    });
+    this.#load(this.#store.state(task)!);
+  }
+
+  /**
+   * A person promotes a head version (default: the candidate). Refused (409, logged) when the
+   * plan locks the task, or the version's shadow evaluation did not hold the plan's hard limits
+   * (calibration, reference set) or never ran.
+   */
+  promote(
+    task: string,
+    actor: string,
+    version?: number,
+    reason?: string,
+  ): Record<string, unknown> {
+    const plan = this.#headPlan(task);
+    const state = this.#store.state(task);
+    if (plan === undefined || state === null) {
+      throw new ServiceError(
+        404,
+        "unknown_head",
+        `No online head "${task}": the plan lists ${this.#learned().join(", ") || "none"}`,
+        { field: "task" },
+      );
+    }
+    const now = this.#now();
+    const v = version ?? state.candidate;
+    const refuse = (reason: string, evidence: Record<string, unknown> = {}) => {
+      this.#store.addChange({
+        at: now,
+        task,
+        action: "promotion refused",
+        version: v ?? null,
+        actor,
+        evidence: { reason, ...evidence },
+      });
+      return new ServiceError(409, "plan_forbids", `Promotion of ${task} refused: ${reason}`, {
+        field: "version",
+      });
+    };
+    if (v === null || v === undefined) throw refuse("there is no candidate");
+    const head = this.#store.head(task, v);
+    if (head === null) throw refuse(`there is no version ${v}`);
+    if (v === state.incumbent) throw refuse(`version ${v} already serves`);
+    if (plan.update === "locked") throw refuse("the change control plan locks this head");
+    const decision = this.#store.changes().filter((c) =>
+      c.task === task && c.version === v &&
+      (c.action === "awaiting approval" || c.action === "refused")
+    ).at(-1);
+    if (decision === undefined) throw refuse(`version ${v} has no shadow evaluation yet`);
+    const rules = (decision.evidence["rules"] ?? []) as { rule: string; passed: boolean }[];
+    const hard = rules.filter((r) =>
+      r.rule === "calibration" || r.rule === "reference set" || r.rule === "enough shadow samples"
+    );
+    const failed = hard.filter((r) => !r.passed).map((r) => r.rule);
+    if (failed.length > 0) {
+      throw refuse(
+        `version ${v} failed the plan's limits: ${failed.join(", ")}`,
+        decision.evidence,
+      );
+    }
+    this.#store.transaction(() =>
+      this.#promoteNow(task, v, state, actor, {
+        ...decision.evidence,
+        manual: true,
+        ...(reason === undefined ? {} : { reason }),
+      }, now)
+    );
+    return this.describeTask(task);
+  }
+
+  /** A person rolls back to the previous incumbent (or a given earlier version). */
+  rollback(
+    task: string,
+    actor: string,
+    version?: number,
+    reason?: string,
+  ): Record<string, unknown> {
+    const state = this.#store.state(task);
+    if (state === null) {
+      throw new ServiceError(404, "unknown_head", `No online head "${task}"`, { field: "task" });
+    }
+    const now = this.#now();
+    const current = this.#store.head(task, state.incumbent)!;
+    const target = version ?? Number(current.lineage["parent"] ?? 1);
+    if (this.#store.head(task, target) === null) {
+      throw new ServiceError(422, "invalid_request", `No ${task} head version ${target}`, {
+        field: "version",
+      });
+    }
+    if (target === state.incumbent) {
+      throw new ServiceError(409, "already_serving", `Version ${target} already serves ${task}`, {
+        field: "version",
+      });
+    }
+    this.#store.transaction(() => {
+      this.#store.putState({
+        ...state,
+        incumbent: target,
+        candidate: null,
+        awaitingApproval: false,
+      });
+      this.#store.addChange({
+        at: now,
+        task,
+        action: "rollback",
+        version: target,
+        actor,
+        evidence: { from: state.incumbent, ...(reason === undefined ? {} : { reason }) },
+      });
+    });
+    this.#load(this.#store.state(task)!);
+    return this.describeTask(task);
+  }
+
+  /** One task's heads, state, prequential summary and drift. */
+  describeTask(task: string): Record<string, unknown> {
+    const state = this.#store.state(task);
+    const plan = this.#headPlan(task);
+    if (state === null || plan === undefined) {
+      throw new ServiceError(404, "unknown_head", `No online head "${task}"`, { field: "task" });
+    }
+    const info = this.#tasks.get(task)!;
+    const recent = this.#store.lastEvaluations(task, this.plan.drift.window);
+    const labels = recent.map((r) => r.label);
+    const ece = calibrationError(info.kind, labels, recent.map((r) => r.incumbent));
+    const reference = this.#store.reference(task);
+    const windowReps = this.#store.window(task, this.#store.labelSeq(), this.plan.drift.window)
+      .map((r) => r.representation);
+    const shift = inputShift(reference.map((r) => r.representation), windowReps);
+    const last = this.#lastEvidence.get(task);
+    return {
+      task,
+      update: plan.update,
+      incumbent: state.incumbent,
+      candidate: state.candidate,
+      awaitingApproval: state.awaitingApproval,
+      versions: this.#store.versions(task),
+      labelled: this.#store.labelledSince(task, 0),
+      referenceSamples: reference.length,
+      evaluations: this.#store.evaluationCount(task),
+      ...(last === undefined ? {} : { lastEvaluation: evidenceJson(last) }),
+      drift: {
+        window: recent.length,
+        calibrationError: finite(ece),
+        inputShift: finite(shift),
+        calibrationFlag: Number.isFinite(ece) && ece > this.plan.drift.maxCalibrationError,
+        inputShiftFlag: Number.isFinite(shift) && shift > this.plan.drift.maxInputShift,
+      },
+    };
+  }
+
+  /** Everything for `GET /v1/online`. */
+  describe(): Record<string, unknown> {
+    return {
+      plan: planToJson(this.plan),
+      store: this.#store.counts(),
+      heads: this.#learned().map((t) => this.describeTask(t)),
+    };
+  }
+
+  /** Prequential evaluations of a task after `after` (for the replay and plots). */
+  evaluations(task: string, after = 0, limit = 10000): EvaluationRow[] {
+    if (this.#headPlan(task) === undefined) {
+      throw new ServiceError(404, "unknown_head", `No online head "${task}"`, { field: "task" });
+    }
+    return this.#store.evaluations(task, after, limit);
+  }
+
+  /** The change log after `after`. */
+  changes(after = 0): ReturnType<OnlineStore["changes"]> {
+    return this.#store.changes(after);
+  }
+
+  /** Drops samples no outcome came for within the retention, and labelled ones beyond the windows. */
+  prune(): number {
+    const before = new Date(this.#clock().getTime() - this.#retentionMs).toISOString();
+    for (const task of this.#learned()) {
+      this.#store.pruneLabelled(task, this.#headPlan(task)!.labelWindow);
+    }
+    return this.#store.pruneUnlabelled(before);
+  }
+
+  /** Background jobs run so far. */
+  get jobs(): number {
+    return this.#jobs;
+  }
+
+  /** Resolves when no training or evaluation is queued or running. */
+  async idle(): Promise<void> {
+    while (true) {
+      const c = this.#chain;
+      await c;
+      await new Promise((r) => setTimeout(r, 0));
+      if (c === this.#chain && this.#busy.size === 0) return;
+    }
+  }
+
+  #run(job: Job): Promise<unknown> {
+    this.#jobs += 1;
+    if (!this.#useWorker) return Promise.resolve(runJob(job));
+    if (this.#worker === null) {
+      const worker = new Worker(new URL("./learner_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      worker.onmessage = (e: MessageEvent<{ id: number; result?: unknown; error?: string }>) => {
+        const w = this.#waiting.get(e.data.id);
+        if (w === undefined) return;
+        this.#waiting.delete(e.data.id);
+        if (e.data.error !== undefined) w.reject(new Error(e.data.error));
+        else w.resolve(e.data.result);
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        for (const w of this.#waiting.values()) w.reject(new Error(e.message));
+        this.#waiting.clear();
+        this.#worker?.terminate();
+        this.#worker = null;
+      };
+      this.#worker = worker;
+    }
+    const id = ++this.#jobId;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.#worker!.postMessage({ id, job });
+    });
+  }
+
+  /** Waits for running jobs, stops the Worker and closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.idle();
+    this.#closed = true;
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#store.close();
+  }
+}
+
+function finite(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+function evidenceJson(e: ShadowEvidence): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(e, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v),
+  );
+}
+
+/** FNV-1a of a string. */
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}

@@ -1,0 +1,72 @@
+/**
+ * Opening the online learner of a loaded model: its change control plan (a given file, else
+ * the model directory's `change_control.json`, else every head locked), the base heads read
+ * from the one graph, and the tasks the stay service must predict for it.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { TaskKind } from "../data/tasks.ts";
+import type { FlexCareModel } from "../model/flexcare_model.ts";
+import { OnlineLearner } from "./learner.ts";
+import { builtInHeads } from "./onnx_heads.ts";
+import { type ChangeControlPlan, LOCKED_PLAN, readPlan } from "./plan.ts";
+
+/** The plan file a model directory may carry. */
+export const PLAN_FILE = "change_control.json";
+
+/** Options of {@linkcode openOnlineLearner}. */
+export interface OpenOnlineOptions {
+  readonly dataDir: string;
+  /** A plan file; default `<model dir>/change_control.json` when present. */
+  readonly plan?: string;
+  /** Tasks served besides the plan's. @default {["dec", "los"]} */
+  readonly tasks?: readonly string[];
+  readonly log?: (level: "info" | "warn", message: string) => void;
+  readonly clock?: () => Date;
+  readonly worker?: boolean;
+}
+
+/** Reads the plan a model runs under. */
+export async function modelPlan(
+  model: Pick<FlexCareModel, "dir" | "manifest">,
+  path?: string,
+): Promise<ChangeControlPlan> {
+  const kinds = new Map<string, TaskKind>(model.manifest.tasks.map((t) => [t.code, t.kind]));
+  if (path !== undefined) return await readPlan(path, kinds);
+  const own = join(model.dir, PLAN_FILE);
+  return existsSync(own) ? await readPlan(own, kinds) : LOCKED_PLAN;
+}
+
+/** The learner and the tasks the stay service must predict (the given ones and the plan's). */
+export async function openOnlineLearner(
+  model: Pick<FlexCareModel, "dir" | "manifest" | "hash" | "name">,
+  options: OpenOnlineOptions,
+): Promise<{ learner: OnlineLearner; tasks: string[] }> {
+  const plan = await modelPlan(model, options.plan);
+  const tasks = [...new Set([...(options.tasks ?? ["dec", "los"]), ...Object.keys(plan.heads)])];
+  const manifestTasks = model.manifest.tasks.filter((t) => tasks.includes(t.code));
+  const graph = model.manifest.graphs["flexcare"]?.file ?? "flexcare.onnx";
+  const width = 2 * Number(model.manifest.config["d_model"]);
+  const planned = manifestTasks.filter((t) => t.code in plan.heads);
+  const baseHeads = planned.length === 0
+    ? new Map()
+    : builtInHeads(await Deno.readFile(join(model.dir, graph)), planned, width);
+  const learner = OnlineLearner.open({
+    dataDir: options.dataDir,
+    model: { hash: model.hash, name: model.name },
+    tasks: manifestTasks.map((t) => ({
+      code: t.code,
+      kind: t.kind,
+      outputs: t.outputs,
+      labels: t.labels,
+    })),
+    baseHeads,
+    plan,
+    ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.worker === undefined ? {} : { worker: options.worker }),
+  });
+  return { learner, tasks };
+}
