@@ -148,6 +148,8 @@ export interface RouteDeps {
   readonly keepAliveMs: number;
   /** The online learner (503 when the service runs without one). */
   online(): OnlineLearner;
+  /** The online learner, or undefined when the service runs without one. */
+  onlineIfAny(): OnlineLearner | undefined;
 }
 
 /** Builds the dependency object from possibly late values. */
@@ -190,6 +192,7 @@ export function createDeps(options: {
       }
       return learner;
     },
+    onlineIfAny: () => options.online?.(),
     noteEncoder: () => {
       const m = model();
       if (options.noteEncoder === undefined && encoderFor !== m) {

@@ -28,7 +28,10 @@ export function healthRoutes(
       options.service() as Parameters<typeof deps.metrics.render>[0],
       options.model() as Parameters<typeof deps.metrics.render>[1],
     );
-    return c.body(body, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+    const online = deps.onlineIfAny()?.metricsText() ?? [];
+    return c.body(online.length ? body + online.join("\n") + "\n" : body, 200, {
+      "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+    });
   });
   return app;
 }

@@ -2,7 +2,9 @@
  * `GET /v1/models`: the loaded model — name, version, tasks, backend and its detail, graphs
  * with run statistics, mask mode, whether staged inference is used, the backbone hash, and the
  * fine-tuned heads served for it (`heads`, weight-free) with those refused (`refusedHeads`:
- * name and reason, e.g. trained on another base model).
+ * name and reason, e.g. trained on another base model), and where the service learns online
+ * (`onlineHeads`) every head version per task with its lineage, the incumbent, the candidate and
+ * drift.
  *
  * `POST /v1/models/reload`: loads the heads folder again without a restart and swaps the new
  * registry in at once (requests in flight finish with the old one); answers
@@ -43,6 +45,7 @@ export function modelRoutes(deps: RouteDeps): Hono {
         })),
         heads: view.heads,
         refusedHeads: view.refused,
+        ...onlineView(deps),
         combinations: m.combinations,
         noteEncoder: m.note_encoder.kind,
         graphs: [...model.graphs].map(([name, g]) => ({
@@ -57,4 +60,23 @@ export function modelRoutes(deps: RouteDeps): Hono {
     });
   });
   return app;
+}
+
+function onlineView(deps: RouteDeps): Record<string, unknown> {
+  const learner = deps.onlineIfAny();
+  if (learner === undefined) return {};
+  return {
+    onlineHeads: learner.tasks().map((task) => {
+      const v = learner.describeTask(task);
+      return {
+        task,
+        update: v["update"],
+        incumbent: v["incumbent"],
+        candidate: v["candidate"],
+        awaitingApproval: v["awaitingApproval"],
+        versions: v["versions"],
+        drift: v["drift"],
+      };
+    }),
+  };
 }

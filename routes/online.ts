@@ -4,7 +4,8 @@
  * - `POST /v1/stays/:stayId/outcomes`: what became known about a stay (death and its time,
  *   the end of the stay, labels of served tasks); idempotent with `eventId`; 422 naming the
  *   field for an unknown task, a label of the wrong kind or a time before admission, 409 for a
- *   value that contradicts one recorded. `GET` gives the stay's known outcome.
+ *   value that contradicts one recorded. `GET` gives the stay's known outcome
+ *   and its kept predictions (task, hour) with the label derived for each.
  * - `GET /v1/online`: the change control plan, every head's versions, incumbent, candidate,
  *   last shadow evaluation and drift.
  * - `GET /v1/online/:task/evaluations?after=&limit=`: the prequential log (frozen base head,
@@ -78,7 +79,8 @@ export function onlineRoutes(deps: RouteDeps): Hono {
   app.get("/v1/stays/:stayId/outcomes", async (c) => {
     const stayId = stayIdOf(c);
     await deps.service().get(stayId);
-    return c.json({ stayId, outcome: deps.online().outcome(stayId) });
+    const learner = deps.online();
+    return c.json({ stayId, outcome: learner.outcome(stayId), samples: learner.samples(stayId) });
   });
 
   app.get("/v1/online", (c) => c.json(deps.online().describe()));

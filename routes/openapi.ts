@@ -10,9 +10,11 @@ import { z } from "zod";
 import {
   AdmitBody,
   DischargeBody,
+  HeadDecisionBody,
   NoteBody,
   ObservationBatch,
   ObservationSchema,
+  OutcomeBody,
   PredictBody,
 } from "./schemas.ts";
 
@@ -54,6 +56,12 @@ const STAY = {
   in: "path",
   required: true,
   schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" },
+};
+const TASK = {
+  name: "task",
+  in: "path",
+  required: true,
+  schema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,32}$" },
 };
 const IDEMPOTENCY = {
   name: "Idempotency-Key",
@@ -114,6 +122,8 @@ export function openApiDocument(version: string): Json {
         ObservationBatch: schema(ObservationBatch),
         AdmitBody: schema(AdmitBody),
         DischargeBody: schema(DischargeBody),
+        OutcomeBody: schema(OutcomeBody),
+        HeadDecisionBody: schema(HeadDecisionBody),
         NoteBody: schema(NoteBody),
         PredictBody: schema(PredictBody),
         StayState: {
@@ -342,6 +352,104 @@ export function openApiDocument(version: string): Json {
               }),
             },
             ...errors(401, 409, 429, 503),
+          },
+        }),
+      },
+      "/v1/stays/{stayId}/outcomes": {
+        post: op("Record what became known (death and its time, the stay's end, task labels)", {
+          parameters: [STAY],
+          requestBody: { required: true, content: json(ref("OutcomeBody")) },
+          responses: {
+            "201": {
+              description: "Recorded; the stay's predictions labelled",
+              content: json({ type: "object" }),
+            },
+            "200": {
+              description: "A repeated eventId: the first answer",
+              content: json({ type: "object" }),
+            },
+            ...errors(400, 401, 404, 409, 413, 415, 422, 503),
+          },
+        }),
+        get: op("The stay's known outcome and its kept predictions with their labels", {
+          parameters: [STAY],
+          responses: {
+            "200": { description: "Outcome", content: json({ type: "object" }) },
+            ...errors(401, 404, 503),
+          },
+        }),
+      },
+      "/v1/online": {
+        get: op(
+          "Online fine-tuning: the change control plan, head versions, incumbents, candidates, drift",
+          {
+            responses: {
+              "200": { description: "State", content: json({ type: "object" }) },
+              ...errors(401, 503),
+            },
+          },
+        ),
+      },
+      "/v1/online/changelog": {
+        get: op(
+          "Every candidate, promotion, refusal and rollback with its evidence (NDJSON with Accept: application/x-ndjson)",
+          {
+            parameters: [{
+              name: "after",
+              in: "query",
+              required: false,
+              schema: { type: "integer", minimum: 0 },
+            }],
+            responses: {
+              "200": { description: "Change log", content: json({ type: "object" }) },
+              ...errors(401, 422, 503),
+            },
+          },
+        ),
+      },
+      "/v1/online/{task}/evaluations": {
+        get: op(
+          "The prequential log of a task: frozen base head, incumbent and candidate on each newly labelled sample",
+          {
+            parameters: [
+              TASK,
+              {
+                name: "after",
+                in: "query",
+                required: false,
+                schema: { type: "integer", minimum: 0 },
+              },
+              {
+                name: "limit",
+                in: "query",
+                required: false,
+                schema: { type: "integer", minimum: 1, maximum: 100000 },
+              },
+            ],
+            responses: {
+              "200": { description: "Evaluations", content: json({ type: "object" }) },
+              ...errors(401, 404, 422, 503),
+            },
+          },
+        ),
+      },
+      "/v1/heads/{task}/promote": {
+        post: op("A person promotes a head version (default: the candidate), within the plan", {
+          parameters: [TASK],
+          requestBody: { required: true, content: json(ref("HeadDecisionBody")) },
+          responses: {
+            "200": { description: "The task's heads", content: json({ type: "object" }) },
+            ...errors(401, 404, 409, 422, 503),
+          },
+        }),
+      },
+      "/v1/heads/{task}/rollback": {
+        post: op("A person rolls back to the previous incumbent (or a given version)", {
+          parameters: [TASK],
+          requestBody: { required: true, content: json(ref("HeadDecisionBody")) },
+          responses: {
+            "200": { description: "The task's heads", content: json({ type: "object" }) },
+            ...errors(401, 404, 409, 422, 503),
           },
         }),
       },

@@ -31,6 +31,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: "PhysioNet 2012 challenge records -> task datasets",
     load: () => import("./import.ts"),
   },
+  replay: {
+    summary: "stream a PhysioNet-2012-layout set into a service, report online learning",
+    load: () => import("./replay.ts"),
+  },
   synth: { summary: "write a synthetic cohort dataset", load: () => import("./synth.ts") },
   predict: {
     summary: "run a model graph on named tensors (JSON)",

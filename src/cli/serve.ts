@@ -173,6 +173,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   let model: FlexCareModel | undefined;
   let service: ManagedStayService | undefined;
   let online: OnlineLearner | undefined;
+  let pruneTimer: ReturnType<typeof setInterval> | undefined;
   let ready = false;
   const dataDir = resolve(options.data ?? ".flexcare");
   const heads = new HeadStore(resolve(options.heads ?? join(dataDir, "heads")), log);
@@ -233,6 +234,20 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       });
       online = opened.learner;
       log.info(`online: change control plan ${online.plan.source}`);
+      // Retention: unlabelled samples past the retention time and labelled ones beyond the
+      // plan's label windows are deleted at start and every hour.
+      const learner = online;
+      const prune = () => {
+        try {
+          learner.prune();
+        } catch (error) {
+          log.warn(`online: pruning failed: ${(error as Error).message}`);
+        }
+      };
+      prune();
+      const timer = setInterval(prune, 3_600_000);
+      Deno.unrefTimer(timer);
+      pruneTimer = timer;
       service = await createStayService({
         dataDir,
         model,
@@ -257,6 +272,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
     }
   }
   await server.finished;
+  clearInterval(pruneTimer);
   await service?.close().catch((e) => log.error(`closing the stay log: ${(e as Error).message}`));
   await online?.close().catch((e) => log.error(`closing the learner: ${(e as Error).message}`));
   await model?.close().catch(() => {});

@@ -19,6 +19,10 @@ export interface CurvePanel {
   readonly series: readonly CurveSeries[];
   /** A vertical marker (e.g. the kept epoch). */
   readonly marker?: number;
+  /** More vertical markers (e.g. head promotions), drawn solid. */
+  readonly markers?: readonly number[];
+  /** @default {"epoch"} */
+  readonly xLabel?: string;
 }
 
 function esc(text: string): string {
@@ -68,7 +72,15 @@ export function learningCurveSvg(panels: readonly CurvePanel[], title = ""): str
         `<text x="${sx(xv)}" y="${y0 + 14}" text-anchor="middle">${Math.round(xv)}</text>`,
       );
     }
-    parts.push(`<text x="${(x0 + x1) / 2}" y="${y0 + 28}" text-anchor="middle">epoch</text>`);
+    parts.push(
+      `<text x="${(x0 + x1) / 2}" y="${y0 + 28}" text-anchor="middle">${
+        esc(panel.xLabel ?? "epoch")
+      }</text>`,
+    );
+    for (const m of panel.markers ?? []) {
+      const x = sx(m);
+      parts.push(`<line x1="${x}" y1="${y0}" x2="${x}" y2="${y1}" stroke="#c0392b"/>`);
+    }
     if (panel.marker !== undefined) {
       const x = sx(panel.marker);
       parts.push(

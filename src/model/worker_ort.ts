@@ -20,7 +20,7 @@ import type { WireTensor, WorkerReply, WorkerRequest } from "./worker_protocol.t
  * The web `Worker`, taken before any runtime loads: onnxruntime-web's Emscripten glue replaces
  * the global with Node's `worker_threads` one when it thinks it runs under Node.
  */
-const WebWorker: typeof Worker = globalThis.Worker;
+export const WebWorker: typeof Worker = globalThis.Worker;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

@@ -18,6 +18,8 @@
 import type { TaskKind } from "../data/tasks.ts";
 import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
 import { ServiceError } from "../session/errors.ts";
+// The web Worker, taken before onnxruntime-web's glue replaces the global under Deno.
+import { WebWorker } from "../model/worker_ort.ts";
 import {
   EMPTY_OUTCOME,
   type LabelTask,
@@ -105,6 +107,8 @@ export class OnlineLearner {
   >();
   #chain: Promise<void> = Promise.resolve();
   readonly #busy = new Set<string>();
+  /** Label seq at a task's last failed job (retried only after newer labels). */
+  readonly #failedAt = new Map<string, number>();
   readonly #lastEvidence = new Map<string, ShadowEvidence>();
   #closed = false;
   #jobs = 0;
@@ -287,16 +291,25 @@ export class OnlineLearner {
     return o ? outcomeToJson(o) : null;
   }
 
+  /** The stay's kept predictions and the labels derived for them (no representations). */
+  samples(stayId: string): ReturnType<OnlineStore["staySamples"]> {
+    return this.#store.staySamples(stayId);
+  }
+
   /** Labels the stay's unlabelled samples and scores them prequentially (in a transaction). */
   #labelStay(stayId: string, outcome: Outcome, firstObs: number): Record<string, number> {
     const counts: Record<string, number> = {};
+    const references = new Map<string, number>();
+    const awaiting = new Map<string, boolean>();
     for (const sample of this.#store.unlabelled(stayId)) {
       const task = this.#tasks.get(sample.task);
       const plan = this.#headPlan(sample.task);
       if (task === undefined || plan === undefined) continue;
       const y = sampleLabel(task, sample.hours, outcome, firstObs);
       if (y === null) continue;
-      const reference = this.#store.referenceCount(sample.task) < plan.referenceSamples;
+      const held = references.get(sample.task) ?? this.#store.referenceCount(sample.task);
+      const reference = held < plan.referenceSamples;
+      references.set(sample.task, held + (reference ? 1 : 0));
       this.#store.label(sample.id, y, reference);
       counts[sample.task] = (counts[sample.task] ?? 0) + 1;
       if (reference) continue;
@@ -304,7 +317,12 @@ export class OnlineLearner {
       const base = applyLinearHead(this.#base.get(sample.task)!, x).probs;
       const serving = this.#serving.get(sample.task);
       const candidate = this.#candidates.get(sample.task);
-      const awaiting = this.#store.state(sample.task)?.awaitingApproval ?? false;
+      let waits = awaiting.get(sample.task);
+      if (waits === undefined) {
+        waits = this.#store.state(sample.task)?.awaitingApproval ?? false;
+        awaiting.set(sample.task, waits);
+      }
+      const shadow = candidate !== undefined && !waits;
       this.#store.addEvaluation({
         task: sample.task,
         stayId,
@@ -315,10 +333,8 @@ export class OnlineLearner {
           serving === undefined ? base : applyLinearHead(serving.head, x).probs,
         ),
         incumbentVersion: serving?.version ?? 1,
-        candidate: candidate === undefined || awaiting
-          ? null
-          : Array.from(applyLinearHead(candidate.head, x).probs),
-        candidateVersion: candidate === undefined || awaiting ? null : candidate.version,
+        candidate: shadow ? Array.from(applyLinearHead(candidate.head, x).probs) : null,
+        candidateVersion: shadow ? candidate.version : null,
       });
     }
     return counts;
@@ -331,15 +347,20 @@ export class OnlineLearner {
 
   #consider(task: string): void {
     if (this.#closed || this.#busy.has(task)) return;
+    const failedAt = this.#failedAt.get(task);
+    if (failedAt !== undefined) {
+      if (this.#store.labelSeq() <= failedAt) return;
+      this.#failedAt.delete(task);
+    }
     const plan = this.#headPlan(task);
     const state = this.#store.state(task);
     if (plan === undefined || state === null) return;
     const candidate = this.#candidates.get(task);
     if (candidate !== undefined) {
       if (state.awaitingApproval) return;
+      const { samples, stays } = this.#store.candidateEvaluationCounts(task, candidate.version);
+      if (samples < plan.minEvaluationSamples || stays < plan.minEvaluationStays) return;
       const rows = this.#store.candidateEvaluations(task, candidate.version);
-      const stays = new Set(rows.map((r) => r.stayId)).size;
-      if (rows.length < plan.minEvaluationSamples || stays < plan.minEvaluationStays) return;
       this.#background(task, () => this.#evaluate(task, plan, candidate.version, rows));
       return;
     }
@@ -350,12 +371,16 @@ export class OnlineLearner {
 
   #background(task: string, job: () => Promise<void>): void {
     this.#busy.add(task);
+    let failed = false;
     this.#chain = this.#chain.then(job).catch((error) => {
+      failed = true;
+      // No retry until the next label: a failing job must not spin.
+      this.#failedAt.set(task, this.#store.labelSeq());
       this.#log("warn", `The ${task} learner failed: ${(error as Error).message}`);
     }).finally(() => {
       this.#busy.delete(task);
       // More labels may have come while it ran.
-      queueMicrotask(() => this.#consider(task));
+      if (!failed) setTimeout(() => this.#consider(task), 0);
     });
   }
 
@@ -390,7 +415,13 @@ export class OnlineLearner {
       init: incumbent.head,
       metric: plan.metric,
       seed: through,
-    }) as { head: LinearHead; bestEpoch: number; epochs: number; valScore: number | null };
+    }) as {
+      head: LinearHead;
+      bestEpoch: number;
+      epochs: number;
+      valLoss: number | null;
+      valScore: number | null;
+    };
     if (this.#closed) return;
     const now = this.#now();
     const lineage = {
@@ -409,10 +440,25 @@ export class OnlineLearner {
         warmStart: incumbent.version,
         bestEpoch: result.bestEpoch,
         epochs: result.epochs,
-        validation: { metric: plan.metric, value: result.valScore },
+        validation: { loss: result.valLoss, metric: plan.metric, value: result.valScore },
         seconds: (performance.now() - started) / 1000,
       },
     };
+    if (result.bestEpoch === 0) {
+      // Training never beat the incumbent on its validation split: nothing to shadow.
+      this.#store.transaction(() => {
+        this.#store.putState({ ...state, trainedThrough: through });
+        this.#store.addChange({
+          at: now,
+          task,
+          action: "no candidate",
+          version: null,
+          actor: "learner",
+          evidence: { ...lineage, reason: "the incumbent had the lowest validation loss" },
+        });
+      });
+      return;
+    }
     this.#store.transaction(() => {
       const version = this.#store.addHead(task, result.head, lineage, now);
       const next = {
@@ -575,9 +621,10 @@ export class OnlineLearner {
     if (head === null) throw refuse(`there is no version ${v}`);
     if (v === state.incumbent) throw refuse(`version ${v} already serves`);
     if (plan.update === "locked") throw refuse("the change control plan locks this head");
+    // The version's shadow evaluation: the learner's decision on it, with the rules.
     const decision = this.#store.changes().filter((c) =>
-      c.task === task && c.version === v &&
-      (c.action === "awaiting approval" || c.action === "refused")
+      c.task === task && c.version === v && c.actor === "learner" &&
+      Array.isArray(c.evidence["rules"])
     ).at(-1);
     if (decision === undefined) throw refuse(`version ${v} has no shadow evaluation yet`);
     const rules = (decision.evidence["rules"] ?? []) as { rule: string; passed: boolean }[];
@@ -691,6 +738,64 @@ export class OnlineLearner {
     };
   }
 
+  /** Prometheus lines: head versions, labels, drift per task (no identifiers). */
+  metricsText(): string[] {
+    const lines: string[] = [];
+    const gauge = (name: string, help: string, values: [string, number | null][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+      for (const [task, v] of values) {
+        if (v !== null) lines.push(`${name}{task="${task}"} ${v}`);
+      }
+    };
+    const views = this.#learned().map((t) => this.describeTask(t));
+    const of = (f: (v: Record<string, unknown>) => number | null) =>
+      views.map((v) => [String(v["task"]), f(v)] as [string, number | null]);
+    const drift = (v: Record<string, unknown>) => v["drift"] as Record<string, number | null>;
+    gauge(
+      "flexcare_online_incumbent_version",
+      "Head version serving each task (1 = base model).",
+      of((v) => Number(v["incumbent"])),
+    );
+    gauge(
+      "flexcare_online_candidate_version",
+      "Head version in shadow (absent: none).",
+      of((v) => v["candidate"] as number | null),
+    );
+    gauge(
+      "flexcare_online_labelled_samples",
+      "Labelled training samples kept per task.",
+      of((v) => Number(v["labelled"])),
+    );
+    gauge(
+      "flexcare_online_evaluations",
+      "Prequential evaluations per task.",
+      of((v) => Number(v["evaluations"])),
+    );
+    gauge(
+      "flexcare_online_calibration_error",
+      "Rolling ECE of the incumbent (binary tasks).",
+      of((v) => drift(v)["calibrationError"] ?? null),
+    );
+    gauge(
+      "flexcare_online_input_shift",
+      "Mean absolute standardized shift of s_p, window vs reference set.",
+      of((v) => drift(v)["inputShift"] ?? null),
+    );
+    gauge(
+      "flexcare_online_drift_flag",
+      "1 when rolling calibration or input shift is outside the plan's bounds.",
+      of((v) =>
+        Number(Boolean(drift(v)["calibrationFlag"]) || Boolean(drift(v)["inputShiftFlag"]))
+      ),
+    );
+    lines.push(
+      "# HELP flexcare_online_jobs_total Learner jobs run (training and evaluations).",
+      "# TYPE flexcare_online_jobs_total counter",
+      `flexcare_online_jobs_total ${this.#jobs}`,
+    );
+    return lines;
+  }
+
   /** Prequential evaluations of a task after `after` (for the replay and plots). */
   evaluations(task: string, after = 0, limit = 10000): EvaluationRow[] {
     if (this.#headPlan(task) === undefined) {
@@ -732,7 +837,7 @@ export class OnlineLearner {
     this.#jobs += 1;
     if (!this.#useWorker) return Promise.resolve(runJob(job));
     if (this.#worker === null) {
-      const worker = new Worker(new URL("./learner_worker.ts", import.meta.url).href, {
+      const worker = new WebWorker(new URL("./learner_worker_main.ts", import.meta.url), {
         type: "module",
       });
       worker.onmessage = (e: MessageEvent<{ id: number; result?: unknown; error?: string }>) => {

@@ -1,12 +1,11 @@
 /**
- * The online learner's Worker: trains candidate heads and runs shadow evaluations (bootstrap)
- * off the request thread. Messages: `{id, op: "train" | "evaluate", ...}`; answers
- * `{id, result}` or `{id, error}`.
+ * The online learner's jobs: training candidate heads and shadow evaluations (bootstrap), run
+ * off the request thread by the Worker of `learner_worker_main.ts`.
  *
  * @module
  */
 import { trainLinearHead } from "../finetune/train_head.ts";
-import type { LinearHead } from "../finetune/linear_head.ts";
+import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
 import type { TaskKind } from "../data/tasks.ts";
 import { evaluateCandidate, type PairedSample, planMetric } from "./shadow.ts";
 import type { HeadPlan } from "./plan.ts";
@@ -45,9 +44,9 @@ export function runJob(job: TrainJob | EvaluateJob): unknown {
     kind: job.kind,
     outputs: job.outputs,
     init: job.init,
+    // Early stopping on the validation loss: a rank metric of a few positive stays (DEC)
+    // is too noisy to choose epochs by; the plan's metric decides promotion.
     validation: { x: job.valX, width: job.width, labels: job.valLabels },
-    score: (probs, labels) =>
-      planMetric(job.kind, job.metric, labels, probs.map((p) => Array.from(p))),
     epochs: 60,
     patience: 8,
     learningRate: 0.003,
@@ -55,25 +54,22 @@ export function runJob(job: TrainJob | EvaluateJob): unknown {
     batchSize: 64,
     seed: job.seed,
   });
-  const last = trained.history.at(-1);
+  // The plan's metric of the kept head on the validation split (for its lineage).
+  const probs: number[][] = [];
+  for (let i = 0; i < job.valLabels.length; i++) {
+    const x = job.valX.subarray(i * job.width, (i + 1) * job.width);
+    probs.push(Array.from(applyLinearHead(trained.head, x).probs));
+  }
+  const best = trained.history.find((h) => h.epoch === trained.bestEpoch);
   return {
     head: trained.head,
     bestEpoch: trained.bestEpoch,
     epochs: trained.history.length,
-    valScore: trained.history[trained.bestEpoch - 1]?.valScore ?? null,
-    lastValScore: last?.valScore ?? null,
+    valLoss: best?.valLoss ?? null,
+    valScore: finiteOrNull(planMetric(job.kind, job.metric, job.valLabels, probs)),
   };
 }
 
-// deno-lint-ignore no-explicit-any
-const scope = globalThis as any;
-if (typeof scope.WorkerGlobalScope !== "undefined" && scope instanceof scope.WorkerGlobalScope) {
-  scope.onmessage = (event: MessageEvent<{ id: number; job: TrainJob | EvaluateJob }>) => {
-    const { id, job } = event.data;
-    try {
-      scope.postMessage({ id, result: runJob(job) });
-    } catch (error) {
-      scope.postMessage({ id, error: (error as Error).message });
-    }
-  };
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
 }

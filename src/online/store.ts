@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS samples (
   UNIQUE (stay_id, task, hours)
 );
 CREATE INDEX IF NOT EXISTS samples_labelled ON samples (task, label_seq) WHERE label_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS samples_reference ON samples (task) WHERE reference = 1;
 CREATE INDEX IF NOT EXISTS samples_created ON samples (created_at) WHERE label_seq IS NULL;
 CREATE TABLE IF NOT EXISTS heads (
   task TEXT NOT NULL, version INTEGER NOT NULL, head TEXT NOT NULL, lineage TEXT NOT NULL,
@@ -234,6 +235,9 @@ export class OnlineStore {
       staySamples: p(
         "SELECT * FROM samples WHERE stay_id = ? AND label_seq IS NULL ORDER BY task, hours",
       ),
+      allStaySamples: p(
+        "SELECT task, hours, label, label_seq, reference FROM samples WHERE stay_id = ? ORDER BY task, hours",
+      ),
       setLabel: p("UPDATE samples SET label = ?, label_seq = ?, reference = ? WHERE id = ?"),
       labelSeq: p("SELECT value FROM meta WHERE key = 'label_seq'"),
       setLabelSeq: p("UPDATE meta SET value = ? WHERE key = 'label_seq'"),
@@ -268,6 +272,10 @@ export class OnlineStore {
       evals: p("SELECT * FROM evaluations WHERE task = ? AND seq > ? ORDER BY seq LIMIT ?"),
       candidateEvals: p(
         "SELECT * FROM evaluations WHERE task = ? AND candidate_version = ? ORDER BY seq",
+      ),
+      candidateCounts: p(
+        `SELECT count(*) AS n, count(DISTINCT stay_id) AS stays FROM evaluations
+         WHERE task = ? AND candidate_version = ?`,
       ),
       lastEvals: p("SELECT * FROM evaluations WHERE task = ? ORDER BY seq DESC LIMIT ?"),
       evalCount: p("SELECT count(*) AS n FROM evaluations WHERE task = ?"),
@@ -366,6 +374,18 @@ export class OnlineStore {
   /** The stay's unlabelled samples. */
   unlabelled(stayId: string): SampleRow[] {
     return (this.#s.staySamples!.all(stayId) as Row[]).map(sampleOf);
+  }
+
+  /** The stay's kept samples (no representations): task, hours, label (null: none yet). */
+  staySamples(
+    stayId: string,
+  ): { task: string; hours: number; label: number[] | null; reference: boolean }[] {
+    return (this.#s.allStaySamples!.all(stayId) as Row[]).map((r) => ({
+      task: String(r["task"]),
+      hours: Number(r["hours"]),
+      label: r["label"] == null ? null : JSON.parse(String(r["label"])) as number[],
+      reference: Number(r["reference"]) === 1,
+    }));
   }
 
   /** Labels a sample with the next label seq; returns the seq. */
@@ -468,6 +488,12 @@ export class OnlineStore {
 
   candidateEvaluations(task: string, version: number): EvaluationRow[] {
     return (this.#s.candidateEvals!.all(task, version) as Row[]).map(evalOf);
+  }
+
+  /** How many shadow evaluations a candidate has, and from how many stays. */
+  candidateEvaluationCounts(task: string, version: number): { samples: number; stays: number } {
+    const r = this.#s.candidateCounts!.get(task, version) as Row;
+    return { samples: Number(r["n"]), stays: Number(r["stays"]) };
   }
 
   lastEvaluations(task: string, limit: number): EvaluationRow[] {

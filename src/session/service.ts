@@ -49,7 +49,12 @@ import { clientGone, type SessionModel, StepEngine } from "./engine.ts";
 import { ServiceError } from "./errors.ts";
 import { KeyedMutex } from "./mutex.ts";
 import { type AppendBatch, EventStore, type StayRow, type StoreCounts } from "./store.ts";
-import type { AttachmentEntry, StayRuntime, TimedObservation } from "./stay_runtime.ts";
+import {
+  type AttachmentEntry,
+  completedHours,
+  type StayRuntime,
+  type TimedObservation,
+} from "./stay_runtime.ts";
 import { replayStay } from "./replay.ts";
 import { hoursSinceAdmission } from "./time.ts";
 import { type Idempotency, idempotency } from "./idempotency.ts";
@@ -459,16 +464,22 @@ class Service implements ManagedStayService {
           { field: "at" },
         );
       }
-      // No more data will come: the hour of the last observation is complete (a stay whose
-      // record ends at 48:00 gets its hour-48 prediction).
+      // No more data will come: every whole hour up to the discharge is complete (a stay
+      // whose record ends at 48:00 gets its hour-48 prediction; the dataset builders label
+      // every hour to the end of the stay), the latest maxStepsPerWrite of them.
       const stay = this.#load(stayId, current);
-      const last = Math.ceil(stay.lastObs - EPS);
+      const due: number[] = [];
+      if (Number.isFinite(stay.lastObs)) {
+        const end = Math.floor(hours + EPS);
+        const from = Math.max(completedHours(stay.lastObs) + 1, end - this.#maxSteps + 1, 1);
+        for (let h = from; h <= end; h++) {
+          if (stay.hasData(h) && !stay.published.includes(h)) due.push(h);
+        }
+      }
       let predictions: StayPrediction[] = [];
-      if (
-        Number.isFinite(last) && last >= 1 && last <= hours + EPS && !stay.published.includes(last)
-      ) {
+      if (due.length > 0) {
         try {
-          predictions = await this.#engine.run(stay, [last], this.#stepOptions(current));
+          predictions = await this.#engine.run(stay, due, this.#stepOptions(current));
         } catch (error) {
           this.#resident.delete(stayId);
           throw error;
