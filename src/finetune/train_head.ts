@@ -83,9 +83,15 @@ export interface TrainHeadOptions {
   /**
    * Warm start: begin from this head (on the raw features; mapped into the standardized space)
    * instead of small random weights. Epoch 0, before any update, is a candidate for the kept
-   * weights too, so early stopping can keep the starting head.
+   * weights too, so early stopping can keep the starting head; weight decay then pulls toward
+   * the starting weights (L2-SP) instead of zero.
    */
   init?: LinearHead;
+  /**
+   * Called after every mini-batch (a background learner throttles itself here).
+   * @default {undefined}
+   */
+  afterBatch?: () => void;
 }
 
 /** A trained head and its history. */
@@ -273,6 +279,8 @@ export function trainLinearHead(train: LabelledRows, options: TrainHeadOptions):
       b[o] = init.bias[o]! + shift;
     }
   }
+  // A warm start decays toward its starting weights (L2-SP), not toward zero.
+  const anchor = init === undefined ? null : Float64Array.from(w);
   const m = { w: new Float64Array(w.length), b: new Float64Array(outputs) };
   const v = { w: new Float64Array(w.length), b: new Float64Array(outputs) };
   const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -304,11 +312,14 @@ export function trainLinearHead(train: LabelledRows, options: TrainHeadOptions):
     }
     let trainLoss = 0;
     for (let start = 0; start < order.length; start += batchSize) {
+      options.afterBatch?.();
       const batch = order.slice(start, start + batchSize);
       const grad = { w: new Float64Array(w.length), b: new Float64Array(outputs) };
       trainLoss += lossAndGrad(kind, w, b, xt, width, train.labels, batch, weights, grad) *
         batch.length;
-      for (let i = 0; i < w.length; i++) grad.w[i] = grad.w[i]! + wd * w[i]!;
+      for (let i = 0; i < w.length; i++) {
+        grad.w[i] = grad.w[i]! + wd * (w[i]! - (anchor === null ? 0 : anchor[i]!));
+      }
       step++;
       const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
       for (const [p, g, mm, vv] of [[w, grad.w, m.w, v.w], [b, grad.b, m.b, v.b]] as const) {

@@ -31,8 +31,14 @@ import {
   sampleLabel,
 } from "./outcome.ts";
 import { type ChangeControlPlan, type HeadPlan, planToJson } from "./plan.ts";
-import { type EvaluationRow, OnlineStore, type SampleRow, type TaskState } from "./store.ts";
-import { type EvaluateJob, runJob, type TrainJob } from "./learner_worker.ts";
+import { type EvaluationRow, OnlineStore, type TaskState } from "./store.ts";
+import {
+  closeReaders,
+  type EvaluateJob,
+  runJob,
+  type TrainJob,
+  type TrainResult,
+} from "./learner_worker.ts";
 import { calibrationError, inputShift, type ShadowEvidence } from "./shadow.ts";
 
 /** A task the learner can label and learn. */
@@ -89,6 +95,7 @@ type Job = TrainJob | EvaluateJob;
 export class OnlineLearner {
   readonly plan: ChangeControlPlan;
   readonly #store: OnlineStore;
+  readonly #dataDir: string;
   readonly #tasks: Map<string, LearnerTask>;
   readonly #model: { hash: string; name: string };
   readonly #clock: () => Date;
@@ -116,6 +123,7 @@ export class OnlineLearner {
   private constructor(options: OnlineLearnerOptions, store: OnlineStore) {
     this.plan = options.plan;
     this.#store = store;
+    this.#dataDir = options.dataDir;
     this.#tasks = new Map(options.tasks.map((t) => [t.code, t]));
     this.#model = { hash: options.model.hash, name: options.model.name };
     this.#clock = options.clock ?? (() => new Date());
@@ -358,10 +366,12 @@ export class OnlineLearner {
     const candidate = this.#candidates.get(task);
     if (candidate !== undefined) {
       if (state.awaitingApproval) return;
-      const { samples, stays } = this.#store.candidateEvaluationCounts(task, candidate.version);
-      if (samples < plan.minEvaluationSamples || stays < plan.minEvaluationStays) return;
-      const rows = this.#store.candidateEvaluations(task, candidate.version);
-      this.#background(task, () => this.#evaluate(task, plan, candidate.version, rows));
+      const counts = this.#store.candidateEvaluationCounts(task, candidate.version);
+      if (
+        counts.samples < plan.minEvaluationSamples || counts.stays < plan.minEvaluationStays ||
+        (this.#tasks.get(task)!.kind === "binary" && counts.positiveStays < plan.minPositiveStays)
+      ) return;
+      this.#background(task, () => this.#evaluate(task, plan, candidate.version));
       return;
     }
     if (plan.update === "locked") return;
@@ -387,55 +397,34 @@ export class OnlineLearner {
   async #train(task: string, plan: HeadPlan, state: TaskState): Promise<void> {
     const info = this.#tasks.get(task)!;
     const through = this.#store.labelSeq();
-    const rows = this.#store.window(task, through, plan.labelWindow);
-    if (rows.length === 0) return;
-    // Validation by stay (a fifth of the stays), for early stopping.
-    const isVal = (s: SampleRow) => hash32(s.stayId) % 5 === 0;
-    const train = rows.filter((r) => !isVal(r));
-    const val = rows.filter(isVal);
-    if (train.length === 0 || val.length === 0) return;
     const incumbent = this.#serving.get(task) ?? { version: 1, head: this.#base.get(task)! };
-    const width = incumbent.head.inputs;
-    const pack = (list: SampleRow[]) => {
-      const x = new Float32Array(list.length * width);
-      list.forEach((r, i) => x.set(r.representation, i * width));
-      return { x, labels: list.map((r) => Array.from(r.label!)) };
-    };
-    const t = pack(train), v = pack(val);
     const started = performance.now();
+    // The Worker reads the window itself (read-only connection): nothing heavy here.
     const result = await this.#run({
       op: "train",
+      dataDir: this.#dataDir,
+      task,
+      through,
+      labelWindow: plan.labelWindow,
       kind: info.kind,
       outputs: info.outputs,
-      width,
-      x: t.x,
-      labels: t.labels,
-      valX: v.x,
-      valLabels: v.labels,
       init: incumbent.head,
       metric: plan.metric,
       seed: through,
-    }) as {
-      head: LinearHead;
-      bestEpoch: number;
-      epochs: number;
-      valLoss: number | null;
-      valScore: number | null;
-    };
+    }) as TrainResult;
     if (this.#closed) return;
     const now = this.#now();
+    const head = result.head;
+    if (result.window === null || head === null) {
+      // Every label fell on one side of the stay split: wait for more.
+      this.#store.transaction(() => this.#store.putState({ ...state, trainedThrough: through }));
+      return;
+    }
     const lineage = {
       source: "online",
       baseModel: this.#model.hash,
       parent: incumbent.version,
-      labelWindow: {
-        fromLabelSeq: rows[0]!.labelSeq,
-        toLabelSeq: rows.at(-1)!.labelSeq,
-        samples: rows.length,
-        train: train.length,
-        validation: val.length,
-        stays: new Set(rows.map((r) => r.stayId)).size,
-      },
+      labelWindow: result.window,
       training: {
         warmStart: incumbent.version,
         bestEpoch: result.bestEpoch,
@@ -460,7 +449,7 @@ export class OnlineLearner {
       return;
     }
     this.#store.transaction(() => {
-      const version = this.#store.addHead(task, result.head, lineage, now);
+      const version = this.#store.addHead(task, head, lineage, now);
       const next = {
         ...state,
         candidate: version,
@@ -476,42 +465,25 @@ export class OnlineLearner {
         actor: "learner",
         evidence: lineage,
       });
-      this.#candidates.set(task, { version, head: result.head });
+      this.#candidates.set(task, { version, head });
     });
     this.#log("info", `A new ${task} candidate head is in shadow`);
   }
 
-  #reference(task: string, head: LinearHead) {
-    const base = this.#base.get(task)!;
-    return this.#store.reference(task).map((r) => ({
-      stayId: r.stayId,
-      label: r.label!,
-      a: Array.from(applyLinearHead(head, r.representation).probs),
-      b: Array.from(applyLinearHead(base, r.representation).probs),
-    }));
-  }
-
-  async #evaluate(
-    task: string,
-    plan: HeadPlan,
-    version: number,
-    rows: EvaluationRow[],
-  ): Promise<void> {
+  async #evaluate(task: string, plan: HeadPlan, version: number): Promise<void> {
     const info = this.#tasks.get(task)!;
     const candidate = this.#candidates.get(task);
     if (candidate === undefined || candidate.version !== version) return;
-    const shadow = rows.map((r) => ({
-      stayId: r.stayId,
-      label: r.label,
-      a: r.candidate!,
-      b: r.incumbent,
-    }));
+    // The Worker reads the shadow rows and the reference set itself.
     const evidence = await this.#run({
       op: "evaluate",
+      dataDir: this.#dataDir,
+      task,
+      version,
+      candidate: candidate.head,
+      base: this.#base.get(task)!,
       kind: info.kind,
       plan,
-      shadow,
-      reference: this.#reference(task, candidate.head),
       seed: version,
     }) as ShadowEvidence;
     if (this.#closed) return;
@@ -870,6 +842,7 @@ export class OnlineLearner {
     this.#closed = true;
     this.#worker?.terminate();
     this.#worker = null;
+    if (!this.#useWorker) closeReaders();
     this.#store.close();
   }
 }
@@ -882,14 +855,4 @@ function evidenceJson(e: ShadowEvidence): Record<string, unknown> {
   return JSON.parse(
     JSON.stringify(e, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v),
   );
-}
-
-/** FNV-1a of a string. */
-function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }

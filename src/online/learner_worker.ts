@@ -1,75 +1,188 @@
 /**
- * The online learner's jobs: training candidate heads and shadow evaluations (bootstrap), run
- * off the request thread by the Worker of `learner_worker_main.ts`.
+ * The online learner's jobs, run off the request thread by the Worker of
+ * `learner_worker_main.ts`: each reads what it needs (the training window, the shadow rows,
+ * the reference set) through its own read-only connection to `online.sqlite`, so the thread
+ * that answers requests never decodes thousands of rows; then trains a candidate head or
+ * evaluates one (bootstrap).
  *
  * @module
  */
 import { trainLinearHead } from "../finetune/train_head.ts";
 import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
 import type { TaskKind } from "../data/tasks.ts";
-import { evaluateCandidate, type PairedSample, planMetric } from "./shadow.ts";
+import { evaluateCandidate, planMetric, type ShadowEvidence } from "./shadow.ts";
 import type { HeadPlan } from "./plan.ts";
+import { OnlineStore, type SampleRow } from "./store.ts";
 
-/** A training job. */
+/** A training job: the latest `labelWindow` labels of `task` up to label seq `through`. */
 export interface TrainJob {
   readonly op: "train";
+  readonly dataDir: string;
+  readonly task: string;
+  readonly through: number;
+  readonly labelWindow: number;
   readonly kind: TaskKind;
   readonly outputs: number;
-  readonly width: number;
-  readonly x: Float32Array;
-  readonly labels: number[][];
-  readonly valX: Float32Array;
-  readonly valLabels: number[][];
   readonly init: LinearHead;
   readonly metric: string;
   readonly seed: number;
 }
 
-/** An evaluation job. */
+/** An evaluation job: the candidate's shadow rows and the reference set. */
 export interface EvaluateJob {
   readonly op: "evaluate";
+  readonly dataDir: string;
+  readonly task: string;
+  readonly version: number;
+  readonly candidate: LinearHead;
+  readonly base: LinearHead;
   readonly kind: TaskKind;
   readonly plan: HeadPlan;
-  readonly shadow: PairedSample[];
-  readonly reference: PairedSample[];
   readonly seed: number;
 }
 
-/** Runs one job (also used in-process where Workers are not wanted). */
-export function runJob(job: TrainJob | EvaluateJob): unknown {
-  if (job.op === "evaluate") {
-    return evaluateCandidate(job.kind, job.plan, job.shadow, job.reference, job.seed);
+/** What a training job found. */
+export interface TrainResult {
+  readonly head: LinearHead | null;
+  readonly bestEpoch: number;
+  readonly epochs: number;
+  readonly valLoss: number | null;
+  readonly valScore: number | null;
+  readonly window: {
+    readonly fromLabelSeq: number;
+    readonly toLabelSeq: number;
+    readonly samples: number;
+    readonly train: number;
+    readonly validation: number;
+    readonly stays: number;
+  } | null;
+}
+
+const readers = new Map<string, OnlineStore>();
+
+/**
+ * Share of one core the jobs may use: after every slice of work the job sleeps (in the
+ * Worker, `Atomics.wait`) so the threads that answer requests and run the model find a free
+ * core; a background learner has minutes, a request has milliseconds.
+ */
+export const DUTY_CYCLE = 0.1;
+const SLICE_MS = 2;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+let throttled = false;
+
+/** Whether the jobs sleep between slices (the Worker sets it; in-process runs do not). */
+export function setThrottle(on: boolean): void {
+  throttled = on;
+}
+
+let sliceStart = 0;
+function pause(): void {
+  if (!throttled) return;
+  const now = performance.now();
+  if (sliceStart === 0) sliceStart = now;
+  const worked = now - sliceStart;
+  if (worked < SLICE_MS) return;
+  Atomics.wait(sleeper, 0, 0, worked * (1 - DUTY_CYCLE) / DUTY_CYCLE);
+  sliceStart = performance.now();
+}
+
+function reader(dataDir: string): OnlineStore {
+  let store = readers.get(dataDir);
+  if (store === undefined) readers.set(dataDir, store = OnlineStore.openReader(dataDir));
+  return store;
+}
+
+/** Closes the read-only connections (the Worker's, or the process's in-process mode). */
+export function closeReaders(): void {
+  for (const store of readers.values()) store.close();
+  readers.clear();
+}
+
+/** FNV-1a of a string. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
   }
-  const trained = trainLinearHead({ x: job.x, width: job.width, labels: job.labels }, {
+  return h;
+}
+
+function train(job: TrainJob): TrainResult {
+  const rows = reader(job.dataDir).window(job.task, job.through, job.labelWindow);
+  // Validation by stay (a fifth of the stays), for early stopping.
+  const isVal = (s: SampleRow) => hash32(s.stayId) % 5 === 0;
+  const trainRows = rows.filter((r) => !isVal(r));
+  const valRows = rows.filter(isVal);
+  const none = { head: null, bestEpoch: 0, epochs: 0, valLoss: null, valScore: null };
+  if (trainRows.length === 0 || valRows.length === 0) return { ...none, window: null };
+  const width = job.init.inputs;
+  const pack = (list: SampleRow[]) => {
+    const x = new Float32Array(list.length * width);
+    list.forEach((r, i) => x.set(r.representation, i * width));
+    return { x, width, labels: list.map((r) => Array.from(r.label!)) };
+  };
+  const t = pack(trainRows), v = pack(valRows);
+  const trained = trainLinearHead(t, {
     kind: job.kind,
     outputs: job.outputs,
     init: job.init,
     // Early stopping on the validation loss: a rank metric of a few positive stays (DEC)
     // is too noisy to choose epochs by; the plan's metric decides promotion.
-    validation: { x: job.valX, width: job.width, labels: job.valLabels },
+    validation: v,
     epochs: 60,
     patience: 8,
     learningRate: 0.003,
     weightDecay: 1e-3,
     batchSize: 64,
     seed: job.seed,
+    afterBatch: pause,
   });
   // The plan's metric of the kept head on the validation split (for its lineage).
   const probs: number[][] = [];
-  for (let i = 0; i < job.valLabels.length; i++) {
-    const x = job.valX.subarray(i * job.width, (i + 1) * job.width);
-    probs.push(Array.from(applyLinearHead(trained.head, x).probs));
+  for (let i = 0; i < v.labels.length; i++) {
+    probs.push(
+      Array.from(applyLinearHead(trained.head, v.x.subarray(i * width, (i + 1) * width)).probs),
+    );
   }
   const best = trained.history.find((h) => h.epoch === trained.bestEpoch);
+  const value = planMetric(job.kind, job.metric, v.labels, probs);
   return {
     head: trained.head,
     bestEpoch: trained.bestEpoch,
     epochs: trained.history.length,
     valLoss: best?.valLoss ?? null,
-    valScore: finiteOrNull(planMetric(job.kind, job.metric, job.valLabels, probs)),
+    valScore: Number.isFinite(value) ? value : null,
+    window: {
+      fromLabelSeq: rows[0]!.labelSeq!,
+      toLabelSeq: rows.at(-1)!.labelSeq!,
+      samples: rows.length,
+      train: trainRows.length,
+      validation: valRows.length,
+      stays: new Set(rows.map((r) => r.stayId)).size,
+    },
   };
 }
 
-function finiteOrNull(v: number): number | null {
-  return Number.isFinite(v) ? v : null;
+function evaluate(job: EvaluateJob): ShadowEvidence {
+  const store = reader(job.dataDir);
+  const shadow = store.candidateEvaluations(job.task, job.version).map((r) => ({
+    stayId: r.stayId,
+    label: r.label,
+    a: r.candidate!,
+    b: r.incumbent,
+  }));
+  const reference = store.reference(job.task).map((r) => ({
+    stayId: r.stayId,
+    label: r.label!,
+    a: Array.from(applyLinearHead(job.candidate, r.representation).probs),
+    b: Array.from(applyLinearHead(job.base, r.representation).probs),
+  }));
+  return evaluateCandidate(job.kind, job.plan, shadow, reference, job.seed, pause);
+}
+
+/** Runs one job (also used in-process where Workers are not wanted). */
+export function runJob(job: TrainJob | EvaluateJob): TrainResult | ShadowEvidence {
+  sliceStart = 0;
+  return job.op === "evaluate" ? evaluate(job) : train(job);
 }

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { type EvaluateJob, runJob, type TrainJob } from "./learner_worker.ts";
+import { type EvaluateJob, runJob, setThrottle, type TrainJob } from "./learner_worker.ts";
+
+setThrottle(true);
 
 // deno-lint-ignore no-explicit-any
 const scope = globalThis as any;

@@ -10,6 +10,7 @@
  *   "heads": {
  *     "dec": { "update": "automatic", "metric": "auroc", "labelWindow": 20000,
  *              "retrainEvery": 2000, "minEvaluationSamples": 2000, "minEvaluationStays": 50,
+ *              "minPositiveStays": 20,
  *              "confidence": 0.95, "resamples": 400,
  *              "maxCalibrationIncrease": 0.02, "maxCalibrationError": 0.1,
  *              "referenceSamples": 2000, "maxReferenceDrop": 0.01 }
@@ -46,6 +47,11 @@ export interface HeadPlan {
   readonly minEvaluationSamples: number;
   /** ... from at least this many stays. */
   readonly minEvaluationStays: number;
+  /**
+   * Binary tasks: ... of which at least this many stays have a positive label (a rank metric of
+   * a handful of events decides nothing).
+   */
+  readonly minPositiveStays: number;
   /** Lower bound of the paired stay-level bootstrap of (candidate - incumbent) must be > 0. */
   readonly confidence: number;
   readonly resamples: number;
@@ -92,6 +98,7 @@ const HEAD_DEFAULTS: Omit<HeadPlan, "update" | "metric"> = {
   retrainEvery: 2000,
   minEvaluationSamples: 2000,
   minEvaluationStays: 50,
+  minPositiveStays: 20,
   confidence: 0.95,
   resamples: 400,
   maxCalibrationIncrease: 0.02,
@@ -219,6 +226,14 @@ export function parsePlan(
         d.minEvaluationStays,
         posInt,
         "a positive integer",
+      ),
+      minPositiveStays: num(
+        h,
+        "minPositiveStays",
+        path,
+        d.minPositiveStays,
+        (v: number) => Number.isInteger(v) && v >= 0,
+        "an integer >= 0",
       ),
       confidence,
       resamples: num(

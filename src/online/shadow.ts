@@ -10,7 +10,10 @@
  * @module
  */
 import type { TaskKind } from "../data/tasks.ts";
-import { taskMetrics } from "../finetune/task_metrics.ts";
+import { argmax, taskMetrics } from "../finetune/task_metrics.ts";
+import { auroc } from "../eval/auroc.ts";
+import { auprc } from "../eval/precision_recall.ts";
+import { f1Score } from "../eval/f1.ts";
 import { expectedCalibrationError } from "../eval/calibration.ts";
 import { seededRandom } from "../eval/prng.ts";
 import type { HeadPlan } from "./plan.ts";
@@ -96,7 +99,7 @@ export function pairedBootstrap(
   rows: readonly PairedSample[],
   kind: TaskKind,
   metric: string,
-  options: { resamples: number; confidence: number; seed?: number },
+  options: { resamples: number; confidence: number; seed?: number; afterResample?: () => void },
 ): PairedDifference {
   const labels = rows.map((r) => r.label);
   const a = planMetric(kind, metric, labels, rows.map((r) => r.a));
@@ -110,14 +113,23 @@ export function pairedBootstrap(
   const stays = [...byStay.values()];
   const rand = seededRandom(options.seed ?? 0);
   const diffs: number[] = [];
+  const fastA = flatScorer(kind, metric, rows, (r) => r.a);
+  const fastB = flatScorer(kind, metric, rows, (r) => r.b);
   for (let k = 0; k < options.resamples && stays.length > 0; k++) {
+    options.afterResample?.();
     const idx: number[] = [];
     for (let s = 0; s < stays.length; s++) {
-      idx.push(...stays[Math.floor(rand() * stays.length)]!);
+      for (const i of stays[Math.floor(rand() * stays.length)]!) idx.push(i);
     }
-    const y = idx.map((i) => labels[i]!);
-    const da = planMetric(kind, metric, y, idx.map((i) => rows[i]!.a));
-    const db = planMetric(kind, metric, y, idx.map((i) => rows[i]!.b));
+    let da: number, db: number;
+    if (fastA !== null && fastB !== null) {
+      da = fastA(idx);
+      db = fastB(idx);
+    } else {
+      const y = idx.map((i) => labels[i]!);
+      da = planMetric(kind, metric, y, idx.map((i) => rows[i]!.a));
+      db = planMetric(kind, metric, y, idx.map((i) => rows[i]!.b));
+    }
     if (Number.isFinite(da) && Number.isFinite(db)) diffs.push(da - db);
   }
   diffs.sort((x, y) => x - y);
@@ -135,6 +147,36 @@ export function pairedBootstrap(
     stays: stays.length,
     resamples: diffs.length,
   };
+}
+
+/**
+ * The metric of a resample by row indices, on arrays extracted once (binary AUROC/AUPRC,
+ * multi-class F1): the same functions `taskMetrics` calls, without per-row copies. Null for
+ * other metrics.
+ */
+function flatScorer(
+  kind: TaskKind,
+  metric: string,
+  rows: readonly PairedSample[],
+  pick: (r: PairedSample) => readonly number[],
+): ((idx: readonly number[]) => number) | null {
+  const gather = (from: Float64Array, idx: readonly number[]) => {
+    const out = new Float64Array(idx.length);
+    for (let j = 0; j < idx.length; j++) out[j] = from[idx[j]!]!;
+    return out;
+  };
+  const y = Float64Array.from(rows, (r) => r.label[0]!);
+  if (kind === "binary" && (metric === "auroc" || metric === "auprc")) {
+    const score = Float64Array.from(rows, (r) => pick(r)[0]!);
+    const f = metric === "auroc" ? auroc : auprc;
+    return (idx) => f(gather(y, idx), gather(score, idx));
+  }
+  if (kind === "multiclass" && (metric === "macro_f1" || metric === "micro_f1")) {
+    const predicted = Float64Array.from(rows, (r) => argmax(pick(r)));
+    const average = metric === "macro_f1" ? "macro" : "micro";
+    return (idx) => f1Score(gather(y, idx), gather(predicted, idx), { average });
+  }
+  return null;
 }
 
 /** What a candidate's shadow evaluation found, and the decision of the plan. */
@@ -166,11 +208,13 @@ export function evaluateCandidate(
   shadow: readonly PairedSample[],
   reference: readonly PairedSample[],
   seed = 0,
+  afterResample?: () => void,
 ): ShadowEvidence {
   const comparison = pairedBootstrap(shadow, kind, plan.metric, {
     resamples: plan.resamples,
     confidence: plan.confidence,
     seed,
+    ...(afterResample === undefined ? {} : { afterResample }),
   });
   const labels = shadow.map((r) => r.label);
   const calibration = {
@@ -184,15 +228,23 @@ export function evaluateCandidate(
   const refBase = reference.length
     ? planMetric(kind, plan.metric, refLabels, reference.map((r) => r.b))
     : NaN;
+  const positiveStays = kind === "binary"
+    ? new Set(shadow.filter((r) => r.label[0] === 1).map((r) => r.stayId)).size
+    : null;
   const ready = comparison.samples >= plan.minEvaluationSamples &&
-    comparison.stays >= plan.minEvaluationStays;
+    comparison.stays >= plan.minEvaluationStays &&
+    (positiveStays === null || positiveStays >= plan.minPositiveStays);
   const f = (v: number) => Number.isFinite(v) ? v.toFixed(4) : String(v);
   const rules = [
     {
       rule: "enough shadow samples",
       passed: ready,
       detail:
-        `${comparison.samples} samples (>= ${plan.minEvaluationSamples}) from ${comparison.stays} stays (>= ${plan.minEvaluationStays})`,
+        `${comparison.samples} samples (>= ${plan.minEvaluationSamples}) from ${comparison.stays} stays (>= ${plan.minEvaluationStays})${
+          positiveStays === null
+            ? ""
+            : `, ${positiveStays} with a positive label (>= ${plan.minPositiveStays})`
+        }`,
     },
     {
       rule: "better than the incumbent",

@@ -274,7 +274,8 @@ export class OnlineStore {
         "SELECT * FROM evaluations WHERE task = ? AND candidate_version = ? ORDER BY seq",
       ),
       candidateCounts: p(
-        `SELECT count(*) AS n, count(DISTINCT stay_id) AS stays FROM evaluations
+        `SELECT count(*) AS n, count(DISTINCT stay_id) AS stays,
+         count(DISTINCT CASE WHEN label = '[1]' THEN stay_id END) AS positives FROM evaluations
          WHERE task = ? AND candidate_version = ?`,
       ),
       lastEvals: p("SELECT * FROM evaluations WHERE task = ? ORDER BY seq DESC LIMIT ?"),
@@ -306,7 +307,6 @@ export class OnlineStore {
     const db = new DatabaseSync(path);
     try {
       db.exec("PRAGMA busy_timeout = 1000");
-      db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
       db.exec(SCHEMA);
@@ -314,6 +314,17 @@ export class OnlineStore {
       db.close();
       throw error;
     }
+    return new OnlineStore(path, db);
+  }
+
+  /**
+   * A read-only connection to `dir/online.sqlite` (the learner's Worker reads its training
+   * window and shadow rows through one, off the thread that answers requests).
+   */
+  static openReader(dir: string): OnlineStore {
+    const path = join(dir, "online.sqlite");
+    const db = new DatabaseSync(path, { readOnly: true });
+    db.exec("PRAGMA busy_timeout = 5000");
     return new OnlineStore(path, db);
   }
 
@@ -490,10 +501,17 @@ export class OnlineStore {
     return (this.#s.candidateEvals!.all(task, version) as Row[]).map(evalOf);
   }
 
-  /** How many shadow evaluations a candidate has, and from how many stays. */
-  candidateEvaluationCounts(task: string, version: number): { samples: number; stays: number } {
+  /** How many shadow evaluations a candidate has, from how many stays (with a positive label). */
+  candidateEvaluationCounts(
+    task: string,
+    version: number,
+  ): { samples: number; stays: number; positiveStays: number } {
     const r = this.#s.candidateCounts!.get(task, version) as Row;
-    return { samples: Number(r["n"]), stays: Number(r["stays"]) };
+    return {
+      samples: Number(r["n"]),
+      stays: Number(r["stays"]),
+      positiveStays: Number(r["positives"]),
+    };
   }
 
   lastEvaluations(task: string, limit: number): EvaluationRow[] {

@@ -11,6 +11,8 @@ import { parsePlan } from "../../src/online/plan.ts";
 import type { LinearHead } from "../../src/finetune/linear_head.ts";
 import { seededRandom } from "../../src/data/random.ts";
 import { fromFloat16, toFloat16 } from "../../src/online/store.ts";
+import { pairedBootstrap, planMetric } from "../../src/online/shadow.ts";
+import { seededRandom as prng } from "../../src/eval/prng.ts";
 
 const WIDTH = 8;
 const TASKS = [{ code: "ihm", kind: "binary" as const, outputs: 1, labels: ["died"] }];
@@ -271,4 +273,57 @@ Deno.test("online store: float16 keeps representations to 1e-3 relative", () => 
     assert(Math.abs(back[i]! - v) <= Math.max(1e-3 * Math.abs(v), 1e-7), `${v} -> ${back[i]}`);
   });
   assertEquals(toFloat16(values).length, 2 * values.length);
+});
+
+Deno.test("online shadow: the paired bootstrap's fast metric path equals taskMetrics", () => {
+  const r = seededRandom(9);
+  const rows = Array.from({ length: 300 }, (_, i) => {
+    const y = r() < 0.2 ? 1 : 0;
+    const c = Math.floor(r() * 4);
+    return {
+      stayId: `s${i % 60}`,
+      label: [y],
+      a: [Math.min(1, Math.max(0, 0.3 * y + r() * 0.7))],
+      b: [r()],
+      mc: { label: [c], a: [r(), r(), r(), c === 2 ? 0.9 : 0.1], b: [r(), r(), r(), r()] },
+    };
+  });
+  const naive = (kind: "binary" | "multiclass", metric: string, list: typeof rows) => {
+    // The same resampling as pairedBootstrap, scored through planMetric.
+    const byStay = new Map<string, number[]>();
+    list.forEach((row, i) => byStay.set(row.stayId, [...(byStay.get(row.stayId) ?? []), i]));
+    const stays = [...byStay.values()];
+    const rand = prng(3);
+    const diffs: number[] = [];
+    const pick = (row: typeof rows[number]) => kind === "binary" ? row : row.mc;
+    for (let k = 0; k < 100; k++) {
+      const idx: number[] = [];
+      for (let s = 0; s < stays.length; s++) idx.push(...stays[Math.floor(rand() * stays.length)]!);
+      const y = idx.map((i) => pick(list[i]!).label);
+      const da = planMetric(kind, metric, y, idx.map((i) => pick(list[i]!).a));
+      const db = planMetric(kind, metric, y, idx.map((i) => pick(list[i]!).b));
+      if (Number.isFinite(da) && Number.isFinite(db)) diffs.push(da - db);
+    }
+    return diffs.sort((x, y) => x - y);
+  };
+  for (
+    const [kind, metric] of [["binary", "auroc"], ["binary", "auprc"], [
+      "multiclass",
+      "macro_f1",
+    ]] as const
+  ) {
+    const input = rows.map((row) =>
+      kind === "binary"
+        ? row
+        : { stayId: row.stayId, label: row.mc.label, a: row.mc.a, b: row.mc.b }
+    );
+    const fast = pairedBootstrap(input, kind, metric, { resamples: 100, confidence: 0.9, seed: 3 });
+    const slow = naive(kind, metric, rows);
+    const q = (p: number) => slow[Math.min(slow.length - 1, Math.floor(p * slow.length))]!;
+    assertEquals(fast.resamples, slow.length, metric);
+    assert(
+      Math.abs(fast.lower - q(1 - 0.9)) < 1e-12 && Math.abs(fast.upper - q(0.9)) < 1e-12,
+      `${metric}: ${fast.lower} ${q(1 - 0.9)} ${fast.upper} ${q(0.9)}`,
+    );
+  }
 });
