@@ -376,7 +376,7 @@ export class OnlineLearner {
     }
     if (plan.update === "locked") return;
     if (this.#store.labelledSince(task, state.trainedThrough) < plan.retrainEvery) return;
-    this.#background(task, () => this.#train(task, plan, state));
+    this.#background(task, () => this.#train(task, plan));
   }
 
   #background(task: string, job: () => Promise<void>): void {
@@ -394,7 +394,7 @@ export class OnlineLearner {
     });
   }
 
-  async #train(task: string, plan: HeadPlan, state: TaskState): Promise<void> {
+  async #train(task: string, plan: HeadPlan): Promise<void> {
     const info = this.#tasks.get(task)!;
     const through = this.#store.labelSeq();
     const incumbent = this.#serving.get(task) ?? { version: 1, head: this.#base.get(task)! };
@@ -417,7 +417,9 @@ export class OnlineLearner {
     const head = result.head;
     if (result.window === null || head === null) {
       // Every label fell on one side of the stay split: wait for more.
-      this.#store.transaction(() => this.#store.putState({ ...state, trainedThrough: through }));
+      this.#store.transaction(() =>
+        this.#store.putState({ ...this.#store.state(task)!, trainedThrough: through })
+      );
       return;
     }
     const lineage = {
@@ -436,7 +438,7 @@ export class OnlineLearner {
     if (result.bestEpoch === 0) {
       // Training never beat the incumbent on its validation split: nothing to shadow.
       this.#store.transaction(() => {
-        this.#store.putState({ ...state, trainedThrough: through });
+        this.#store.putState({ ...this.#store.state(task)!, trainedThrough: through });
         this.#store.addChange({
           at: now,
           task,
@@ -450,8 +452,9 @@ export class OnlineLearner {
     }
     this.#store.transaction(() => {
       const version = this.#store.addHead(task, head, lineage, now);
+      // The state as it is now: a person may have promoted or rolled back meanwhile.
       const next = {
-        ...state,
+        ...this.#store.state(task)!,
         candidate: version,
         trainedThrough: through,
         awaitingApproval: false,
