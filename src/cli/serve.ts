@@ -117,6 +117,12 @@ export interface ServeOptions {
    * @default {["dec", "los"]}
    */
   tasks?: readonly string[];
+  /**
+   * Share of one core the online learner's Worker may use (1: unthrottled, e.g. for a fast
+   * replay; the default keeps serving latency within a few percent while it trains).
+   * @default {0.1}
+   */
+  learnerDuty?: number;
   /** Aborting it stops the server. */
   signal?: AbortSignal;
   /** Called with the bound port once listening. */
@@ -230,6 +236,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
         dataDir,
         ...(options.plan === undefined ? {} : { plan: options.plan }),
         ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+        ...(options.learnerDuty === undefined ? {} : { duty: options.learnerDuty }),
         log: (level, m) => level === "warn" ? log.warn(`online: ${m}`) : log.info(`online: ${m}`),
       });
       online = opened.learner;
@@ -330,6 +337,7 @@ export function parseServeArgs(
       "recompute-wait": { type: "string" },
       plan: { type: "string" },
       tasks: { type: "string" },
+      "learner-duty": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -370,6 +378,7 @@ export function parseServeArgs(
     min: 0,
     max: 600,
   });
+  const learnerDuty = numberFlag("--learner-duty", values["learner-duty"], { above: 0, max: 1 });
   const maxQueuedSteps = integerFlag("--max-queued-steps", values["max-queued-steps"], {
     min: 1,
   });
@@ -403,6 +412,7 @@ export function parseServeArgs(
     ...(recomputeWait === undefined ? {} : { recomputeWaitMs: Math.round(recomputeWait * 1000) }),
     ...(values.plan === undefined ? {} : { plan: values.plan }),
     ...(tasks === undefined ? {} : { tasks: Object.freeze(tasks) }),
+    ...(learnerDuty === undefined ? {} : { learnerDuty }),
   });
 }
 

@@ -34,6 +34,7 @@ import { type ChangeControlPlan, type HeadPlan, planToJson } from "./plan.ts";
 import { type EvaluationRow, OnlineStore, type TaskState } from "./store.ts";
 import {
   closeReaders,
+  DUTY_CYCLE,
   type EvaluateJob,
   runJob,
   type TrainJob,
@@ -64,6 +65,11 @@ export interface OnlineLearnerOptions {
    * @default {true}
    */
   readonly worker?: boolean;
+  /**
+   * Share of one core the Worker's jobs may use (they sleep between slices of work).
+   * @default {0.1}
+   */
+  readonly duty?: number;
   /** Warnings and promotions (no identifiers, no values). */
   readonly log?: (level: "info" | "warn", message: string) => void;
   /**
@@ -107,6 +113,7 @@ export class OnlineLearner {
   readonly #candidates = new Map<string, { version: number; head: LinearHead }>();
   #worker: Worker | null = null;
   readonly #useWorker: boolean;
+  readonly #duty: number;
   #jobId = 0;
   readonly #waiting = new Map<
     number,
@@ -129,6 +136,8 @@ export class OnlineLearner {
     this.#clock = options.clock ?? (() => new Date());
     this.#log = options.log ?? ((level, m) => level === "warn" && console.warn(`[online] ${m}`));
     this.#useWorker = options.worker ?? true;
+    this.#duty = options.duty ?? DUTY_CYCLE;
+    if (!(this.#duty > 0 && this.#duty <= 1)) throw new RangeError("duty must be in (0, 1]");
     this.#retentionMs = (options.retentionHours ?? 720) * 3_600_000;
     for (const task of this.#learned()) {
       const base = options.baseHeads.get(task);
@@ -834,7 +843,7 @@ export class OnlineLearner {
     const id = ++this.#jobId;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#worker!.postMessage({ id, job });
+      this.#worker!.postMessage({ id, job, duty: this.#duty });
     });
   }
 

@@ -61,28 +61,28 @@ export interface TrainResult {
 const readers = new Map<string, OnlineStore>();
 
 /**
- * Share of one core the jobs may use: after every slice of work the job sleeps (in the
- * Worker, `Atomics.wait`) so the threads that answer requests and run the model find a free
- * core; a background learner has minutes, a request has milliseconds.
+ * Default share of one core the jobs may use: after every slice of work the job sleeps (in
+ * the Worker, `Atomics.wait`) so the threads that answer requests and run the model find a
+ * free core; a background learner has minutes, a request has milliseconds.
  */
 export const DUTY_CYCLE = 0.1;
 const SLICE_MS = 2;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-let throttled = false;
+let duty = 1;
 
-/** Whether the jobs sleep between slices (the Worker sets it; in-process runs do not). */
-export function setThrottle(on: boolean): void {
-  throttled = on;
+/** The share of a core the jobs may use (the Worker sets it per job; in-process runs: 1). */
+export function setDuty(share: number): void {
+  duty = share;
 }
 
 let sliceStart = 0;
 function pause(): void {
-  if (!throttled) return;
+  if (duty >= 1) return;
   const now = performance.now();
   if (sliceStart === 0) sliceStart = now;
   const worked = now - sliceStart;
   if (worked < SLICE_MS) return;
-  Atomics.wait(sleeper, 0, 0, worked * (1 - DUTY_CYCLE) / DUTY_CYCLE);
+  Atomics.wait(sleeper, 0, 0, worked * (1 - duty) / duty);
   sliceStart = performance.now();
 }
 

@@ -4,14 +4,15 @@
  *
  * @module
  */
-import { type EvaluateJob, runJob, setThrottle, type TrainJob } from "./learner_worker.ts";
-
-setThrottle(true);
+import { DUTY_CYCLE, type EvaluateJob, runJob, setDuty, type TrainJob } from "./learner_worker.ts";
 
 // deno-lint-ignore no-explicit-any
 const scope = globalThis as any;
-scope.onmessage = (event: MessageEvent<{ id: number; job: TrainJob | EvaluateJob }>) => {
+scope.onmessage = (
+  event: MessageEvent<{ id: number; job: TrainJob | EvaluateJob; duty?: number }>,
+) => {
   const { id, job } = event.data;
+  setDuty(event.data.duty ?? DUTY_CYCLE);
   try {
     const result = runJob(job);
     scope.postMessage({ id, result });

@@ -26,6 +26,8 @@ export interface OpenOnlineOptions {
   readonly log?: (level: "info" | "warn", message: string) => void;
   readonly clock?: () => Date;
   readonly worker?: boolean;
+  /** Share of one core the learner's jobs may use. @default {0.1} */
+  readonly duty?: number;
 }
 
 /** Reads the plan a model runs under. */
@@ -67,6 +69,7 @@ export async function openOnlineLearner(
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.worker === undefined ? {} : { worker: options.worker }),
+    ...(options.duty === undefined ? {} : { duty: options.duty }),
   });
   return { learner, tasks };
 }
