@@ -16,7 +16,11 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { parseOutcomes, recordObservations } from "../data/import/physionet2012.ts";
+import {
+  parseOutcomes,
+  PHYSIONET_HORIZON_HOURS,
+  recordObservations,
+} from "../data/import/physionet2012.ts";
 import { CleaningLog } from "../data/extract/episode_sink.ts";
 import { loadExtractResources } from "../data/extract/resources.ts";
 import { Progress } from "../data/extract/progress.ts";
@@ -106,8 +110,10 @@ export async function readPhysionetStays(
         last = Math.max(last, obs.hours);
       }
       // Records cover the first 48 hours of stays of at least 48 hours (as the importer).
-      const dischargeHours = Math.max(48, Math.ceil(last - 1e-6));
-      const losHours = Number.isNaN(o.lengthOfStayDays) ? 48 : o.lengthOfStayDays * 24;
+      const dischargeHours = Math.max(PHYSIONET_HORIZON_HOURS, Math.ceil(last - 1e-6));
+      const losHours = Number.isNaN(o.lengthOfStayDays)
+        ? PHYSIONET_HORIZON_HOURS
+        : o.lengthOfStayDays * 24;
       // A death years after discharge (PhysioNet's Survival) changes no label: not sent.
       const deathHours = Number.isNaN(o.survivalDays) || o.survivalDays * 24 > MAX_HOURS
         ? undefined

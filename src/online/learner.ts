@@ -34,13 +34,15 @@ import { type ChangeControlPlan, type HeadPlan, planToJson } from "./plan.ts";
 import { type EvaluationRow, OnlineStore, type TaskState } from "./store.ts";
 import {
   closeReaders,
+  type DriftJob,
+  type DriftResult,
   DUTY_CYCLE,
   type EvaluateJob,
   runJob,
   type TrainJob,
   type TrainResult,
 } from "./learner_worker.ts";
-import { calibrationError, inputShift, type ShadowEvidence } from "./shadow.ts";
+import type { ShadowEvidence } from "./shadow.ts";
 
 /** A task the learner can label and learn. */
 export interface LearnerTask extends LabelTask {
@@ -95,7 +97,10 @@ export interface OutcomeResult {
   readonly labelled: Readonly<Record<string, number>>;
 }
 
-type Job = TrainJob | EvaluateJob;
+type Job = TrainJob | EvaluateJob | DriftJob;
+
+/** Drift is measured in the Worker at most this often per task, after new labels. */
+const DRIFT_INTERVAL_MS = 30_000;
 
 /** The online learner of a service. */
 export class OnlineLearner {
@@ -124,6 +129,9 @@ export class OnlineLearner {
   /** Label seq at a task's last failed job (retried only after newer labels). */
   readonly #failedAt = new Map<string, number>();
   readonly #lastEvidence = new Map<string, ShadowEvidence>();
+  /** The latest drift measurement per task (from the Worker, off the request path). */
+  readonly #drift = new Map<string, DriftResult & { at: string }>();
+  readonly #driftAt = new Map<string, number>();
   #closed = false;
   #jobs = 0;
 
@@ -359,7 +367,31 @@ export class OnlineLearner {
 
   /** Starts what new labels make due, in the background. */
   #after(labelled: Record<string, number>): void {
-    for (const task of Object.keys(labelled)) this.#consider(task);
+    for (const task of Object.keys(labelled)) {
+      this.#measureDrift(task);
+      this.#consider(task);
+    }
+  }
+
+  /** Queues a drift measurement of `task` unless one ran within `DRIFT_INTERVAL_MS`. */
+  #measureDrift(task: string): void {
+    const now = Date.now();
+    if (this.#closed || now - (this.#driftAt.get(task) ?? -Infinity) < DRIFT_INTERVAL_MS) return;
+    this.#driftAt.set(task, now);
+    const info = this.#tasks.get(task)!;
+    const job: DriftJob = {
+      op: "drift",
+      dataDir: this.#dataDir,
+      task,
+      kind: info.kind,
+      window: this.plan.drift.window,
+    };
+    this.#chain = this.#chain.then(async () => {
+      const result = await this.#run(job) as DriftResult;
+      this.#drift.set(task, { ...result, at: this.#now() });
+    }).catch((error) => {
+      this.#log("warn", `The ${task} drift measurement failed: ${(error as Error).message}`);
+    });
   }
 
   #consider(task: string): void {
@@ -683,14 +715,9 @@ export class OnlineLearner {
     if (state === null || plan === undefined) {
       throw new ServiceError(404, "unknown_head", `No online head "${task}"`, { field: "task" });
     }
-    const info = this.#tasks.get(task)!;
-    const recent = this.#store.lastEvaluations(task, this.plan.drift.window);
-    const labels = recent.map((r) => r.label);
-    const ece = calibrationError(info.kind, labels, recent.map((r) => r.incumbent));
-    const reference = this.#store.reference(task);
-    const windowReps = this.#store.window(task, this.#store.labelSeq(), this.plan.drift.window)
-      .map((r) => r.representation);
-    const shift = inputShift(reference.map((r) => r.representation), windowReps);
+    const measured = this.#drift.get(task);
+    const ece = measured?.calibrationError ?? NaN;
+    const shift = measured?.inputShift ?? NaN;
     const last = this.#lastEvidence.get(task);
     return {
       task,
@@ -700,11 +727,12 @@ export class OnlineLearner {
       awaitingApproval: state.awaitingApproval,
       versions: this.#store.versions(task),
       labelled: this.#store.labelledSince(task, 0),
-      referenceSamples: reference.length,
+      referenceSamples: this.#store.referenceCount(task),
       evaluations: this.#store.evaluationCount(task),
       ...(last === undefined ? {} : { lastEvaluation: evidenceJson(last) }),
       drift: {
-        window: recent.length,
+        window: measured?.window ?? 0,
+        measuredAt: measured?.at ?? null,
         calibrationError: finite(ece),
         inputShift: finite(shift),
         calibrationFlag: Number.isFinite(ece) && ece > this.plan.drift.maxCalibrationError,
@@ -802,7 +830,7 @@ export class OnlineLearner {
     return this.#store.pruneUnlabelled(before);
   }
 
-  /** Background jobs run so far. */
+  /** Training and evaluation jobs run so far. */
   get jobs(): number {
     return this.#jobs;
   }
@@ -818,7 +846,8 @@ export class OnlineLearner {
   }
 
   #run(job: Job): Promise<unknown> {
-    this.#jobs += 1;
+    // Training and evaluations (what `jobs` and /metrics count), not drift measurements.
+    if (job.op !== "drift") this.#jobs += 1;
     if (!this.#useWorker) return Promise.resolve(runJob(job));
     if (this.#worker === null) {
       const worker = new WebWorker(new URL("./learner_worker_main.ts", import.meta.url), {

@@ -10,7 +10,13 @@
 import { trainLinearHead } from "../finetune/train_head.ts";
 import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
 import type { TaskKind } from "../data/tasks.ts";
-import { evaluateCandidate, planMetric, type ShadowEvidence } from "./shadow.ts";
+import {
+  calibrationError,
+  evaluateCandidate,
+  inputShift,
+  planMetric,
+  type ShadowEvidence,
+} from "./shadow.ts";
 import type { HeadPlan } from "./plan.ts";
 import { OnlineStore, type SampleRow } from "./store.ts";
 
@@ -39,6 +45,22 @@ export interface EvaluateJob {
   readonly kind: TaskKind;
   readonly plan: HeadPlan;
   readonly seed: number;
+}
+
+/** A drift job: rolling calibration of the incumbent and input shift of the latest labels. */
+export interface DriftJob {
+  readonly op: "drift";
+  readonly dataDir: string;
+  readonly task: string;
+  readonly kind: TaskKind;
+  readonly window: number;
+}
+
+/** What a drift job measured (NaN: not defined yet). */
+export interface DriftResult {
+  readonly window: number;
+  readonly calibrationError: number;
+  readonly inputShift: number;
 }
 
 /** What a training job found. */
@@ -181,8 +203,34 @@ function evaluate(job: EvaluateJob): ShadowEvidence {
   return evaluateCandidate(job.kind, job.plan, shadow, reference, job.seed, pause);
 }
 
+function drift(job: DriftJob): DriftResult {
+  const store = reader(job.dataDir);
+  const recent = store.lastEvaluations(job.task, job.window);
+  const ece = calibrationError(
+    job.kind,
+    recent.map((r) => r.label),
+    recent.map((r) => r.incumbent),
+  );
+  const reference = store.reference(job.task).map((r) => r.representation);
+  const latest = store.window(job.task, store.labelSeq(), job.window).map((r) => r.representation);
+  return {
+    window: recent.length,
+    calibrationError: ece,
+    inputShift: inputShift(reference, latest),
+  };
+}
+
 /** Runs one job (also used in-process where Workers are not wanted). */
-export function runJob(job: TrainJob | EvaluateJob): TrainResult | ShadowEvidence {
+export function runJob(
+  job: TrainJob | EvaluateJob | DriftJob,
+): TrainResult | ShadowEvidence | DriftResult {
   sliceStart = 0;
-  return job.op === "evaluate" ? evaluate(job) : train(job);
+  switch (job.op) {
+    case "evaluate":
+      return evaluate(job);
+    case "drift":
+      return drift(job);
+    default:
+      return train(job);
+  }
 }

@@ -4,12 +4,19 @@
  *
  * @module
  */
-import { DUTY_CYCLE, type EvaluateJob, runJob, setDuty, type TrainJob } from "./learner_worker.ts";
+import {
+  type DriftJob,
+  DUTY_CYCLE,
+  type EvaluateJob,
+  runJob,
+  setDuty,
+  type TrainJob,
+} from "./learner_worker.ts";
 
 // deno-lint-ignore no-explicit-any
 const scope = globalThis as any;
 scope.onmessage = (
-  event: MessageEvent<{ id: number; job: TrainJob | EvaluateJob; duty?: number }>,
+  event: MessageEvent<{ id: number; job: TrainJob | EvaluateJob | DriftJob; duty?: number }>,
 ) => {
   const { id, job } = event.data;
   setDuty(event.data.duty ?? DUTY_CYCLE);

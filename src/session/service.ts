@@ -165,8 +165,6 @@ export interface StayServiceOptions {
 
 /** What the stay service needs of the online learner (`src/online/learner.ts`). */
 export interface OnlineTap {
-  /** Tasks whose representations it keeps. */
-  tasks(): readonly string[];
   /** The probabilities to publish for a task (null: the model's own). */
   override(task: string, representation: Float32Array): Float32Array | null;
   /** Committed predictions' representations. */
