@@ -42,6 +42,9 @@ export function modelRoutes(deps: RouteDeps): Hono {
           kind: t.kind,
           outputs: t.outputs,
           labels: t.labels,
+          ...(m.calibration?.tasks[t.code] === undefined
+            ? {}
+            : { temperature: m.calibration.tasks[t.code]!.temperature }),
         })),
         heads: view.heads,
         refusedHeads: view.refused,

@@ -33,6 +33,11 @@ export interface ModelEvalOptions {
   readonly batchSize: number;
   /** Called as samples are done (for a progress bar). */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Apply the manifest's calibration temperatures (off to fit them).
+   * @default {true}
+   */
+  readonly calibrated?: boolean;
 }
 
 /** Builds the model-driven source; provided by the model runtime. */

@@ -40,7 +40,10 @@ async function fileExists(path: string): Promise<boolean> {
 export async function modelEvalSource(
   options: ModelEvalOptions & { backend?: BackendName },
 ): Promise<EvalSource> {
-  const model = await FlexCareModel.load(options.modelDir, { backend: options.backend ?? "auto" });
+  const model = await FlexCareModel.load(options.modelDir, {
+    backend: options.backend ?? "auto",
+    calibrated: options.calibrated ?? true,
+  });
   const codes = options.tasks.length > 0 ? options.tasks : model.manifest.tasks.map((t) => t.code);
   const tasks: TaskInfo[] = [];
   for (const code of codes) {

@@ -5,6 +5,9 @@
  * @module
  */
 import type { TaskKind } from "../data/tasks.ts";
+import { activate } from "../model/calibration.ts";
+
+export { activate };
 
 /** A linear head: `logits = W x + b`, `W` row-major `[outputs, inputs]`. */
 export interface LinearHead {
@@ -20,21 +23,6 @@ export interface HeadOutput {
   readonly logits: Float32Array;
   /** Sigmoid (binary, multi-label) or softmax (multi-class) of the logits. */
   readonly probs: Float32Array;
-}
-
-/** Sigmoid or softmax of logits, by task kind, in place into a new array. */
-export function activate(kind: TaskKind, logits: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(logits.length);
-  if (kind === "multiclass") {
-    let max = -Infinity;
-    for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
-    let sum = 0;
-    for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! / sum;
-  } else {
-    for (let i = 0; i < logits.length; i++) out[i] = 1 / (1 + Math.exp(-logits[i]!));
-  }
-  return out;
 }
 
 /**

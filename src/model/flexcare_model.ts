@@ -16,6 +16,7 @@ import {
   resolveBackend,
   type ResolvedBackend,
 } from "./backend.ts";
+import { applyTemperature } from "./calibration.ts";
 import { GraphSession, type HostTensor } from "./graph_session.ts";
 import {
   type ManifestTask,
@@ -43,6 +44,12 @@ export interface LoadModelOptions {
    * @default {false}
    */
   offThread?: boolean;
+  /**
+   * Apply the manifest's per-task temperatures (`calibration`) to the heads' logits. Off only
+   * to fit them (`deno task calibrate`).
+   * @default {true}
+   */
+  calibrated?: boolean;
 }
 
 /** What the `auto` backend's check against wasm found. */
@@ -133,8 +140,12 @@ export interface StagedInputs {
 /** The model's outputs for one task of one sample. */
 export interface TaskOutput {
   readonly task: ManifestTask;
-  /** Head probabilities (sigmoid or softmax), `task.outputs` values. */
+  /**
+   * Head probabilities (sigmoid or softmax of `logits`), `task.outputs` values, calibrated when
+   * the manifest has a temperature for the task.
+   */
   readonly probs: Float32Array;
+  /** Head logits, divided by the task's temperature when the manifest has one. */
   readonly logits: Float32Array;
   /** Fusion weights over the 7 combinations (manifest order). */
   readonly alpha: Float32Array;
@@ -197,7 +208,9 @@ export class FlexCareModel {
    * ```
    */
   static async load(dir: string, options: LoadModelOptions = {}): Promise<FlexCareModel> {
-    const manifest = await readManifest(dir);
+    const read = await readManifest(dir);
+    const { calibration: _, ...uncalibrated } = read;
+    const manifest = options.calibrated === false ? uncalibrated : read;
     if (options.runtime !== undefined) {
       return await FlexCareModel.#open(dir, manifest, options.runtime);
     }
@@ -476,12 +489,18 @@ export class FlexCareModel {
     const sp = out["s_p"]!;
     const spSize = sp.dims[2]!;
     const K = tasks.length;
+    const calibration = this.manifest.calibration?.tasks;
     return tasks.map((task, k) => {
       const at = sample * K + k;
+      const raw = logits.slice(at * width, at * width + task.outputs);
+      const temperature = calibration?.[task.code]?.temperature;
+      const scaled = temperature === undefined || task.outputs === 0
+        ? { probs: (probs.data as Float32Array).slice(at * width, at * width + task.outputs) }
+        : applyTemperature(task.kind, raw, temperature);
       return {
         task,
-        probs: (probs.data as Float32Array).slice(at * width, at * width + task.outputs),
-        logits: logits.slice(at * width, at * width + task.outputs),
+        probs: scaled.probs,
+        logits: "logits" in scaled ? scaled.logits : raw,
         alpha: alpha.slice(at * 7, (at + 1) * 7),
         gates: (gates.data as Float32Array).slice(at * gateSize, (at + 1) * gateSize),
         representation: (sp.data as Float32Array).slice(at * spSize, (at + 1) * spSize),

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { NoteEncoderSpec } from "../features/notes/encoder.ts";
 import type { NormalizerJson } from "../features/normalizer.ts";
 import type { TaskKind } from "../data/tasks.ts";
+import { calibrationProblem, type ModelCalibration } from "./calibration.ts";
 
 /** One input or output of a graph: dims are numbers or symbolic names (dynamic). */
 export interface TensorSpec {
@@ -61,6 +62,8 @@ export interface ModelManifest {
   readonly note_max_tokens?: number;
   readonly training?: Readonly<Record<string, unknown>>;
   readonly metrics?: Readonly<Record<string, unknown>>;
+  /** Per-task temperature scaling applied to the heads' logits (`calibration.ts`). */
+  readonly calibration?: ModelCalibration;
   readonly created_by?: string;
   readonly created_at?: string;
 }
@@ -103,6 +106,14 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
       { cause: error },
     );
   }
+  return checkManifest(json, dir);
+}
+
+/**
+ * Validates a parsed `manifest.json` (as {@linkcode readManifest} does); `dir` names the model
+ * in the error. Throws a {@linkcode ModelLoadError}.
+ */
+export function checkManifest(json: unknown, dir: string): ModelManifest {
   const m = json as ModelManifest;
   const fail = (problem: string): never => {
     throw new ModelLoadError(dir, `manifest.json ${problem}`);
@@ -151,6 +162,8 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
     }
   }
   if (m.timeseries?.columns !== 76) fail("timeseries.columns must be 76");
+  const calibration = calibrationProblem(m.calibration, m.tasks.map((t) => t.code));
+  if (calibration !== null) fail(calibration);
   return m;
 }
 

@@ -137,9 +137,15 @@ export interface HeadTask {
   readonly head?: string;
 }
 
+/** A task of the manifest and its calibration temperature (logits are divided by it). */
+export interface CalibratedHeadTask extends HeadTask {
+  readonly temperature?: number;
+}
+
 /**
  * The built-in heads of `tasks` from the ONNX bytes of the one graph: a map from task code to
- * linear head. Throws a `TypeError` naming the task when its weights are missing or have the
+ * linear head, with each task's calibration temperature folded into its weights (so the head
+ * gives the probabilities the model serves). Throws a `TypeError` naming the task when its weights are missing or have the
  * wrong shape (a graph exported without parameter names).
  *
  * @example The default model's decompensation head
@@ -151,7 +157,7 @@ export interface HeadTask {
  */
 export function builtInHeads(
   bytes: Uint8Array,
-  tasks: readonly HeadTask[],
+  tasks: readonly CalibratedHeadTask[],
   width: number,
 ): Map<string, LinearHead> {
   const names = (t: HeadTask) => {
@@ -176,12 +182,14 @@ export function builtInHeads(
         `The ${task.code} head is ${weight.dims.join("x")}, expected ${task.outputs}x${width}`,
       );
     }
+    // A temperature T folds into the head: (W x + b) / T = (W / T) x + b / T.
+    const t = task.temperature ?? 1;
     out.set(task.code, {
       kind: task.kind,
       inputs: width,
       outputs: task.outputs,
-      weights: weight.data,
-      bias: bias.data,
+      weights: t === 1 ? weight.data : weight.data.map((w) => w / t),
+      bias: t === 1 ? bias.data : bias.data.map((b) => b / t),
     });
   }
   return out;

@@ -51,7 +51,11 @@ export async function openOnlineLearner(
   const manifestTasks = model.manifest.tasks.filter((t) => tasks.includes(t.code));
   const graph = model.manifest.graphs["flexcare"]?.file ?? "flexcare.onnx";
   const width = 2 * Number(model.manifest.config["d_model"]);
-  const planned = manifestTasks.filter((t) => t.code in plan.heads);
+  const calibration = model.manifest.calibration?.tasks ?? {};
+  const planned = manifestTasks.filter((t) => t.code in plan.heads).map((t) => ({
+    ...t,
+    ...(calibration[t.code] === undefined ? {} : { temperature: calibration[t.code]!.temperature }),
+  }));
   const baseHeads = planned.length === 0
     ? new Map()
     : builtInHeads(await Deno.readFile(join(model.dir, graph)), planned, width);
