@@ -6,11 +6,16 @@
  *
  * `--model DIR --data DIR [--split test] [--batch-size N]` runs a model directory over a dataset
  * split instead (`../eval/model_source.ts`), batched, with a progress bar; decompensation
- * records carry NEWS2 and every record its modality pattern (`--by modality`).
+ * records carry NEWS2 and every record its modality pattern (`--by modality`). With
+ * `--baseline`, the summary-feature logistic regression (`../eval/baseline.ts`) is trained on
+ * the same dataset's train split and scored on the same samples; its report goes to
+ * `DIR/baseline/` and the side-by-side table to `DIR/comparison.md` and stdout.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { baselineEvalSource, type BaselineOptions, comparisonTable } from "../eval/baseline.ts";
 import { modelEvalSource } from "../eval/model_source.ts";
 import { getTask, type Split, SPLITS } from "../data/tasks.ts";
 import {
@@ -55,6 +60,8 @@ export interface EvalCommandOptions {
 export interface EvalDependencies {
   /** Builds the `--model` source. */
   readonly modelSource: ModelEvalSourceFactory;
+  /** Builds the `--baseline` source. */
+  readonly baselineSource: (options: BaselineOptions) => Promise<EvalSource>;
 }
 
 /**
@@ -68,6 +75,7 @@ export interface EvalDependencies {
  */
 export const DEFAULT_DEPENDENCIES: EvalDependencies = Object.freeze({
   modelSource: modelEvalSource,
+  baselineSource: baselineEvalSource,
 });
 
 /**
@@ -126,12 +134,16 @@ export async function main(
       tasks: { type: "string" },
       resamples: { type: "string" },
       seed: { type: "string" },
+      baseline: { type: "boolean", default: false },
     },
   });
   if (positionals.length > 0) throw new UsageError("unexpected positional arguments");
   if (values.out === undefined) throw new UsageError("--out DIR is required");
   const tasks = values.tasks?.split(",").map((t) => getTask(t.trim()).code);
   let source: EvalSource;
+  if (values.baseline && values.model === undefined) {
+    throw new UsageError("--baseline needs --model DIR with --data DIR");
+  }
   if (values.predictions !== undefined) {
     if (values.model !== undefined || values.data !== undefined) {
       throw new UsageError("give either --predictions or --model with --data, not both");
@@ -168,5 +180,27 @@ export async function main(
   });
   console.log(reportToMarkdown(report));
   console.error(`Wrote report.md, report.json and reliability diagrams to ${values.out}`);
+  if (values.baseline) {
+    const out = join(values.out, "baseline");
+    const baseline = await runEval({
+      source: await deps.baselineSource({
+        dataDir: values.data!,
+        modelDir: values.model!,
+        split: (values.split ?? "test") as Split,
+        tasks: tasks ?? [],
+        ...(seed === undefined ? {} : { seed }),
+        log: (line) => console.error(line),
+      }),
+      out,
+      by: values.by ?? [],
+      ...(tasks === undefined ? {} : { tasks }),
+      ...(resamples === undefined ? {} : { resamples }),
+      ...(seed === undefined ? {} : { seed }),
+    });
+    const table = comparisonTable(report, baseline);
+    await Deno.writeTextFile(join(values.out, "comparison.md"), table + "\n");
+    console.log(`\n## Model and baseline on the same samples\n\n${table}`);
+    console.error(`Wrote the baseline's report to ${out} and comparison.md to ${values.out}`);
+  }
   return 0;
 }

@@ -45,6 +45,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     load: () => import("./tensorize.ts"),
   },
   eval: { summary: "evaluate predictions: metrics, CIs, NEWS2", load: () => import("./eval.ts") },
+  baseline: {
+    summary: "summary-feature logistic regression on a dataset's splits, same report as eval",
+    load: () => import("./baseline.ts"),
+  },
   calibrate: {
     summary: "fit per-task temperatures on a validation split into the manifest",
     load: () => import("./calibrate.ts"),

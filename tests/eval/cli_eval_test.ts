@@ -1,5 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { main, runEval } from "../../src/cli/eval.ts";
+import { DEFAULT_DEPENDENCIES, main, runEval } from "../../src/cli/eval.ts";
+import { importPhysionet2012 } from "../../src/data/import/physionet2012.ts";
+import { SHARED_DIR, sharedMissing } from "../shared.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
 import { tinyModel } from "../model/tiny_model.ts";
 import { UsageError } from "../../src/cli/usage_error.ts";
@@ -114,6 +116,7 @@ Deno.test("eval --model uses the injected model source", async () => {
       main(
         ["--model", "m", "--data", "d", "--split", "val", "--tasks", "ihm", "--out", dir],
         {
+          ...DEFAULT_DEPENDENCIES,
           modelSource: (options) => {
             asked = options;
             return Promise.resolve(memoryEvalSource(RECORDS, "fake model"));
@@ -145,6 +148,11 @@ Deno.test("eval flags are checked", async () => {
     "--resamples",
   );
   await assertRejects(() => main(["--model", "m", "--out", "o"]), UsageError, "--data");
+  await assertRejects(
+    () => main(["--predictions", "x", "--out", "o", "--baseline"]),
+    UsageError,
+    "--baseline",
+  );
 });
 
 Deno.test("runEval evaluates an in-memory source", async () => {
@@ -161,4 +169,53 @@ Deno.test("runEval evaluates an in-memory source", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "eval --baseline: the summary-feature regression on the same real PhysioNet stays learns IHM, well above the untrained model",
+  ignore: sharedMissing("data/physionet-2012/set-a"),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "flexcare-baseline-" });
+    try {
+      await importPhysionet2012({
+        inDir: `${SHARED_DIR}/data/physionet-2012`,
+        outDir: `${dir}/data`,
+        sets: ["a"],
+      });
+      const out = `${dir}/report`;
+      const code = await quietly(() =>
+        main([
+          "--model",
+          modelDir,
+          "--data",
+          `${dir}/data`,
+          "--tasks",
+          "ihm",
+          "--resamples",
+          "50",
+          "--baseline",
+          "--out",
+          out,
+        ])
+      );
+      assertEquals(code, 0);
+      const model = JSON.parse(await Deno.readTextFile(`${out}/report.json`)).tasks[0];
+      const baseline = JSON.parse(await Deno.readTextFile(`${out}/baseline/report.json`)).tasks[0];
+      assertEquals([model.n, baseline.n], [800, 800], "the same 800 test stays");
+      assertEquals(baseline.prevalence, model.prevalence);
+      const auroc = (t: { metrics: { key: string; value: number }[] }) =>
+        t.metrics.find((m) => m.key === "auroc")!.value;
+      // The tiny model is random-initialised; the regression on 48-hour summaries is not.
+      assert(auroc(baseline) > 0.75, `baseline AUROC ${auroc(baseline)}`);
+      assert(
+        auroc(baseline) > auroc(model) + 0.1,
+        `baseline ${auroc(baseline)}, untrained model ${auroc(model)}`,
+      );
+      const table = await Deno.readTextFile(`${out}/comparison.md`);
+      assert(table.includes("| ihm | AUROC | 800 |"), table);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
