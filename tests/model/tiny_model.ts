@@ -12,12 +12,19 @@ const FIXTURE = new URL("../fixtures/tiny_model/", import.meta.url).pathname;
 let copied: Promise<string> | undefined;
 
 /**
- * Path of a private copy of the committed tiny model (made on first call per test process), so
- * that a test that writes into its model directory never changes the fixture.
+ * Path of a private copy of the committed tiny model (made on first call per test process and
+ * removed when it ends), so that a test that writes into its model directory never changes the
+ * fixture.
  */
 export function tinyModel(): Promise<string> {
   copied ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "flexcare-model-" });
+    // Removed when the test process ends, so runs leave no copies behind.
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
     await copyTree(FIXTURE, dir);
     return dir;
   })();
