@@ -17,6 +17,8 @@
 import type { Sample } from "../data/dataset.ts";
 import type { Split, TaskKind } from "../data/tasks.ts";
 import { bootstrapCi, type ConfidenceInterval } from "../eval/bootstrap.ts";
+import { scoreCalibration } from "../eval/calibrate.ts";
+import { type CalibrationSplitReport, fitTemperature } from "../model/calibration.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
 import type { BackendName } from "../model/backend.ts";
 import { FlexCareModel } from "../model/flexcare_model.ts";
@@ -149,6 +151,12 @@ export interface FinetuneReport {
   readonly classCounts: Record<string, number[]>;
   readonly runs: readonly RunResult[];
   readonly headPath: string;
+  /** The head's temperature (folded into its weights) and ECE/log-loss before and after. */
+  readonly calibration: {
+    readonly temperature: number;
+    readonly validation: CalibrationSplitReport;
+    readonly test?: CalibrationSplitReport;
+  } | null;
   readonly seconds: Record<string, number>;
   readonly notes: readonly string[];
 }
@@ -187,6 +195,50 @@ function predictAll(head: LinearHead, v: { data: Float32Array; width: number }, 
     { length: n },
     (_, i) => applyLinearHead(head, v.data.subarray(i * v.width, (i + 1) * v.width)).probs,
   );
+}
+
+/**
+ * Fits a temperature to a head's validation logits (`../model/calibration.ts`) and returns the
+ * head with it folded in, and what it did on validation (and test, when given).
+ */
+function calibrateHead(
+  head: LinearHead,
+  val: { data: Float32Array; width: number },
+  valLabels: readonly (readonly number[])[],
+  other: {
+    test: {
+      vectors: { data: Float32Array; width: number };
+      labels: readonly (readonly number[])[];
+    };
+  },
+): { head: LinearHead; report: NonNullable<FinetuneReport["calibration"]> } {
+  const data = (
+    v: { data: Float32Array; width: number },
+    labels: readonly (readonly number[])[],
+  ) => ({
+    kind: head.kind,
+    logits: labels.map((_, i) =>
+      applyLinearHead(head, v.data.subarray(i * v.width, (i + 1) * v.width)).logits
+    ),
+    labels: labels.map((l) => head.kind === "multilabel" ? l : l[0]!),
+  });
+  const fit = data(val, valLabels);
+  const temperature = fitTemperature(fit);
+  const report = {
+    temperature,
+    validation: scoreCalibration(fit, temperature),
+    ...(other.test.labels.length === 0
+      ? {}
+      : { test: scoreCalibration(data(other.test.vectors, other.test.labels), temperature) }),
+  };
+  return {
+    head: {
+      ...head,
+      weights: head.weights.map((w) => w / temperature),
+      bias: head.bias.map((b) => b / temperature),
+    },
+    report,
+  };
 }
 
 function classCounts(kind: TaskKind, outputs: number, samples: readonly Sample[]): number[] {
@@ -393,6 +445,15 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
     const trainSeconds = (performance.now() - trainStarted) / 1000;
     const firstDraw = labelFraction(trainLabels, { kind, fraction, seed });
 
+    // Temperature scaling of the kept head on the validation split, folded into its weights
+    // (rankings and the arg max do not change, so the metrics above stand).
+    const calibration = valLabels.length === 0
+      ? null
+      : calibrateHead(mainHead!, vectors.val["flexcare"]!, valLabels, {
+        test: { vectors: vectors.test["flexcare"]!, labels: testLabels },
+      });
+    if (calibration !== null) mainHead = calibration.head;
+
     await Deno.mkdir(options.out, { recursive: true });
     const headsDir = options.headsDir ?? `${options.out}/heads`;
     const artifact: FineTunedHead = {
@@ -406,7 +467,11 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
         name: model.name,
         ...(model.manifest.created_at ? { createdAt: model.manifest.created_at } : {}),
       },
-      metrics: { validation: mainRun!.validation, test: mainRun!.test },
+      metrics: {
+        validation: mainRun!.validation,
+        test: mainRun!.test,
+        ...(calibration === null ? {} : { calibration: calibration.report }),
+      },
       training: {
         data: options.data,
         label_fraction: fraction,
@@ -474,6 +539,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
       },
       runs,
       headPath,
+      calibration: calibration === null ? null : calibration.report,
       seconds: {
         extract: extractSeconds,
         train: trainSeconds,

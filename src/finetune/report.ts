@@ -51,6 +51,19 @@ export function finetuneMarkdown(r: FinetuneReport): string {
       r.seconds["train"]!.toFixed(1)
     } s, total ${r.seconds["total"]!.toFixed(1)} s`,
     `- Head artifact: \`${r.headPath}\``,
+    ...(r.calibration === null ? [] : [
+      `- Calibration: temperature ${
+        r.calibration.temperature.toFixed(3)
+      } (fitted on validation, folded into the head); ECE validation ${
+        r.calibration.validation.eceBefore.toFixed(4)
+      } -> ${r.calibration.validation.eceAfter.toFixed(4)}${
+        r.calibration.test === undefined
+          ? ""
+          : `, test ${r.calibration.test.eceBefore.toFixed(4)} -> ${
+            r.calibration.test.eceAfter.toFixed(4)
+          }`
+      }`,
+    ]),
     "",
     `| features | labels | labelled | draws | val ${m1} | val ${m2} | test ${m1} ± sd | test ${m1} 95% CI (draw 1) | test ${m2} ± sd |`,
     "|---|---|---|---|---|---|---|---|---|",

@@ -75,6 +75,12 @@ Deno.test({
         (await Deno.readTextFile(`${out}/report.md`)).includes("| summary-feature regression |"),
       );
       assert((await Deno.readTextFile(`${out}/learning_curve.svg`)).includes("<polyline"));
+      // The kept head is temperature-scaled on validation: the log-loss there cannot rise.
+      const cal = report.calibration;
+      assert(cal.temperature >= 0.05 && cal.temperature <= 20, JSON.stringify(cal));
+      assert(cal.validation.nllAfter <= cal.validation.nllBefore + 1e-9, JSON.stringify(cal));
+      assertEquals(cal.validation.samples, report.counts.val);
+      assert((await Deno.readTextFile(`${out}/report.md`)).includes("- Calibration: temperature"));
 
       // a second run reuses the cached representations
       await main(["--task", "drg", ...common, "--label-fraction", "0.2", "--out", out, "--quiet"]);
