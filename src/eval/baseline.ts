@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { metadataGroups, readStayMetadata } from "../data/stay_metadata.ts";
 import { readSamples, type Sample } from "../data/dataset.ts";
 import { getTask, listfilePath, type Split, type TaskInfo } from "../data/tasks.ts";
 import type { FeatureMatrix } from "../features/matrix.ts";
@@ -129,6 +130,7 @@ export async function baselineEvalSource(
       `summary-feature logistic regression on ${options.dataDir}, ${options.split} split`,
     choices,
     async *records(): AsyncGenerator<PredictionRecord> {
+      const metadata = await readStayMetadata(options.dataDir);
       const noteEncoder = await createNoteEncoder(manifest.note_encoder, {
         baseDir: options.modelDir,
       });
@@ -211,7 +213,10 @@ export async function baselineEvalSource(
               task: task.code,
               labels: task.kind === "multilabel" ? [...sample.labels] : sample.labels[0]!,
               probs: task.kind === "binary" ? probs[0]! : probs,
-              groups: { modality: modalityPattern(sample) },
+              groups: {
+                modality: modalityPattern(sample),
+                ...metadataGroups(metadata.get(sample.stayId)),
+              },
             };
           }
         }
@@ -244,6 +249,26 @@ export function comparisonTable(model: EvalReport, baseline: EvalReport): string
         `| ${t.task} | ${m.name} | ${t.n} | ${cell(m)} | ${
           cell(b?.metrics.find((x) => x.key === m.key))
         } |`,
+      );
+    }
+  }
+  for (const table of model.subgroups) {
+    const other = baseline.subgroups.find((x) => x.column === table.column);
+    lines.push(
+      "",
+      `| task | ${table.column} | n | positives | model | summary-feature LR | model ECE | LR ECE |`,
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const r of table.summary) {
+      const o = other?.summary.find((x) => x.task === r.task && x.value === r.value);
+      const lead = (x: typeof r | undefined) =>
+        x === undefined ? "n/a" : x.undefinedBecause ?? cell(x.metric ?? undefined);
+      const ece = (x: typeof r | undefined) =>
+        x === undefined || x.ece === null ? "" : x.ece.toFixed(3);
+      lines.push(
+        `| ${r.task} | ${r.value} | ${r.n} | ${r.positives ?? ""} | ${lead(r)}${
+          r.belowOverall ? " (below overall)" : ""
+        } | ${lead(o)} | ${ece(r)} | ${ece(o)} |`,
       );
     }
   }

@@ -112,12 +112,71 @@ export interface SubgroupReport {
   readonly tasks: readonly TaskReport[];
 }
 
+/** One subgroup's headline for one task, with what the report flags. */
+export interface SubgroupSummaryRow {
+  readonly task: TaskCode;
+  /** The group value. */
+  readonly value: string;
+  readonly n: number;
+  /** Positive samples (binary tasks; `null` otherwise). */
+  readonly positives: number | null;
+  /** The task's first metric (AUROC, macro AUROC, macro F1) in the group. */
+  readonly metric: MetricResult | null;
+  /** ECE of the group (binary tasks with probabilities; `null` otherwise). */
+  readonly ece: number | null;
+  /** Why the metric is undefined: `no positives`, `no negatives`, or `null` when it is a number. */
+  readonly undefinedBecause: "no positives" | "no negatives" | null;
+  /** The group's metric lies below the lower end of the overall interval. */
+  readonly belowOverall: boolean;
+}
+
 /** Subgroup tables for one column. */
 export interface SubgroupTable {
   /** The group column. */
   readonly column: string;
   /** One entry per value, sorted. */
   readonly groups: readonly SubgroupReport[];
+  /** Per task, one headline row per group (tasks in the overall order). */
+  readonly summary: readonly SubgroupSummaryRow[];
+}
+
+/** The headline rows of a column's groups against the overall reports. */
+function subgroupSummary(
+  overall: readonly TaskReport[],
+  groups: readonly SubgroupReport[],
+  records: ReadonlyMap<string, readonly CheckedRecord[]>,
+): SubgroupSummaryRow[] {
+  const rows: SubgroupSummaryRow[] = [];
+  for (const all of overall) {
+    const lead = all.metrics[0];
+    for (const g of groups) {
+      const t = g.tasks.find((x) => x.task === all.task);
+      if (t === undefined) continue;
+      const metric = t.metrics.find((m) => m.key === lead?.key) ?? null;
+      let positives: number | null = null;
+      let undefinedBecause: SubgroupSummaryRow["undefinedBecause"] = null;
+      if (t.kind === "binary") {
+        positives = (records.get(g.value) ?? []).filter((r) =>
+          r.task.code === t.task && r.labels[0] === 1
+        ).length;
+        if (positives === 0) undefinedBecause = "no positives";
+        else if (positives === t.n) undefinedBecause = "no negatives";
+      }
+      const value = undefinedBecause === null ? metric?.value ?? null : null;
+      rows.push({
+        task: t.task,
+        value: g.value,
+        n: t.n,
+        positives,
+        metric: metric === null ? null : { ...metric, value },
+        ece: t.metrics.find((m) => m.key === "ece")?.value ?? null,
+        undefinedBecause,
+        belowOverall: value !== null && lead?.lower !== null && lead?.lower !== undefined &&
+          value < lead.lower,
+      });
+    }
+  }
+  return rows;
 }
 
 /** The full evaluation. */
@@ -343,6 +402,7 @@ export function evaluateRecords(
   records: readonly CheckedRecord[],
   options: EvaluateOptions = {},
 ): Omit<EvalReport, "source"> {
+  const tasks = byTask(records, options, true);
   const subgroups = (options.by ?? []).map((column): SubgroupTable => {
     const groups = new Map<string, CheckedRecord[]>();
     for (const r of records) {
@@ -353,14 +413,12 @@ export function evaluateRecords(
       list.push(r);
     }
     const values = [...groups.keys()].sort();
-    return {
-      column,
-      groups: values.map((value) => ({
-        value,
-        n: groups.get(value)!.length,
-        tasks: byTask(groups.get(value)!, options, false),
-      })),
-    };
+    const reports = values.map((value) => ({
+      value,
+      n: groups.get(value)!.length,
+      tasks: byTask(groups.get(value)!, options, false),
+    }));
+    return { column, groups: reports, summary: subgroupSummary(tasks, reports, groups) };
   });
   const bootstrap = options.bootstrap ?? {};
   return {
@@ -369,7 +427,7 @@ export function evaluateRecords(
       seed: bootstrap.seed ?? 0,
       level: bootstrap.level ?? 0.95,
     },
-    tasks: byTask(records, options, true),
+    tasks,
     subgroups,
   };
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { metadataGroups, readStayMetadata } from "../data/stay_metadata.ts";
 import { readSamples, type Sample } from "../data/dataset.ts";
 import { getTask, listfilePath, type TaskInfo } from "../data/tasks.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
@@ -68,6 +69,7 @@ export async function modelEvalSource(
     description:
       `model ${model.name} (${model.runtime.backend}) on ${options.dataDir}, ${options.split} split`,
     async *records(): AsyncGenerator<PredictionRecord> {
+      const metadata = await readStayMetadata(options.dataDir);
       const noteEncoder = await createNoteEncoder(model.manifest.note_encoder, {
         baseDir: options.modelDir,
       });
@@ -95,7 +97,10 @@ export async function modelEvalSource(
                 task: task.code,
                 labels: task.kind === "multilabel" ? [...sample.labels] : sample.labels[0]!,
                 probs: task.kind === "binary" ? probs[0]! : probs,
-                groups: { modality: modalityPattern(sample) },
+                groups: {
+                  modality: modalityPattern(sample),
+                  ...metadataGroups(metadata.get(sample.stayId)),
+                },
                 ...(news2 === null ? {} : { news2: news2.total }),
               };
             }

@@ -141,6 +141,32 @@ export function reportToMarkdown(report: EvalReport): string {
   }
   for (const table of report.subgroups) {
     lines.push("", `## Subgroups by ${table.column}`);
+    if (table.summary.length > 0) {
+      lines.push(
+        "",
+        `Flagged: a group whose first metric lies below the lower end of the overall ${
+          Math.round(level * 100)
+        }% interval.`,
+        "",
+        `| Task | ${table.column} | n | Positives | First metric (${
+          Math.round(level * 100)
+        }% CI) | ECE | Flag |`,
+        "|---|---|---:|---:|---|---:|---|",
+      );
+      for (const r of table.summary) {
+        const metric = r.undefinedBecause ??
+          (r.metric === null || r.metric.value === null
+            ? "n/a"
+            : `${r.metric.name} ${num(r.metric.value)} (${num(r.metric.lower)}–${
+              num(r.metric.upper)
+            })`);
+        lines.push(
+          `| ${r.task} | ${r.value} | ${r.n} | ${r.positives ?? ""} | ${metric} | ${
+            r.ece === null ? "" : num(r.ece)
+          } | ${r.belowOverall ? "below overall" : ""} |`,
+        );
+      }
+    }
     for (const g of table.groups) {
       lines.push("", `### ${table.column} = ${g.value} (${g.n} predictions)`, "");
       lines.push(...taskTable(g.tasks, level));

@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "../assert.ts";
+import { readStayMetadata } from "../../src/data/stay_metadata.ts";
 import { SHARED_DIR, sharedMissing } from "../shared.ts";
 import { extractMimic } from "../../src/data/extract/mimic.ts";
 import { readSamples } from "../../src/data/dataset.ts";
@@ -32,6 +33,16 @@ Deno.test({
         assert((r.samples[code] ?? 0) > 0, `task ${code} is empty`);
       }
       assert(r.samples.dia === undefined);
+      // stays.csv: the cohort's stays with MIMIC-III's care units, ages, sexes, admission types.
+      const metadata = await readStayMetadata(out);
+      assertEquals(metadata.size, r.stays);
+      const known = new Set(["CCU", "CSRU", "MICU", "SICU", "TSICU"]);
+      for (const m of metadata.values()) {
+        assert(known.has(m.unit), `unit ${m.unit}`);
+        assert(m.sex === "F" || m.sex === "M", `sex ${m.sex}`);
+        assert(m.age >= 15, `age ${m.age}`);
+        assert(["EMERGENCY", "ELECTIVE", "URGENT"].includes(m.admissionType), m.admissionType);
+      }
       for (const channel of REFERENCE_CONFIG.channels) {
         assert(r.card.coverage[channel]!.episodes > 0, `channel ${channel} has no coverage`);
       }

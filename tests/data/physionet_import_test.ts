@@ -11,6 +11,7 @@ import { loadExtractResources } from "../../src/data/extract/resources.ts";
 import { parseCsv } from "../../src/data/csv.ts";
 import { parseEpisodeCsv } from "../../src/features/episode.ts";
 import { SPLITS } from "../../src/data/tasks.ts";
+import { readStayMetadata } from "../../src/data/stay_metadata.ts";
 
 const P12 = "data/physionet-2012";
 
@@ -61,6 +62,35 @@ Deno.test({
       }
       const episode = await Deno.readTextFile(`${out}/ehr/132539_episode1_timeseries.csv`);
       assert(parseEpisodeCsv(episode).length > 100);
+      // stays.csv: every record's unit, age and sex, equal to its own descriptor rows.
+      const metadata = await readStayMetadata(out);
+      assertEquals(metadata.size, 4000);
+      const units = new Map<string, number>();
+      for (const m of metadata.values()) units.set(m.unit, (units.get(m.unit) ?? 0) + 1);
+      assertEquals([...units.keys()].sort(), ["CCU", "CSRU", "MICU", "SICU"]);
+      let checked = 0;
+      for (
+        const name of [...Deno.readDirSync(`${SHARED_DIR}/${P12}/set-a`)].map((e) => e.name).sort()
+          .slice(0, 200)
+      ) {
+        const text = await Deno.readTextFile(`${SHARED_DIR}/${P12}/set-a/${name}`);
+        const row = (p: string) =>
+          text.split("\n").find((l) => l.startsWith(`00:00,${p},`))!.split(",")[2]!;
+        const m = metadata.get(name.replace(".txt", ""))!;
+        assertEquals(m.unit, ["", "CCU", "CSRU", "MICU", "SICU"][Number(row("ICUType"))]);
+        assertEquals(m.sex, { "0": "F", "1": "M" }[row("Gender")] ?? "");
+        assertEquals(m.age, Number(row("Age")));
+        checked++;
+      }
+      assertEquals(checked, 200);
+      assertEquals(metadata.get("132539"), {
+        stayId: "132539",
+        subjectId: "132539",
+        unit: "SICU",
+        age: 54,
+        sex: "F",
+        admissionType: "",
+      });
     } finally {
       await Deno.remove(out, { recursive: true });
     }

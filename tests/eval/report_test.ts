@@ -152,3 +152,38 @@ Deno.test("reliability diagram SVG is well formed and escapes its title", () => 
   const closed = (svg.match(/<\/(rect|circle|text|line|polyline)>/g) ?? []).length;
   assertEquals(opened, closed);
 });
+
+Deno.test("subgroups: AUROC per group equals scikit-learn's, a group below the overall interval is flagged, a group with no positives says so", () => {
+  const groups: [string, [number, number][]][] = [
+    ["A", [[1, .9], [0, .2], [1, .7], [0, .4], [0, .75], [1, .35], [0, .1], [1, .8]]],
+    ["B", [[1, .3], [0, .6], [1, .45], [0, .5], [0, .7], [1, .65]]],
+    ["C", [[0, .2], [0, .9], [0, .4]]],
+  ];
+  const records = groups.flatMap(([unit, rows]) =>
+    rows.map(([y, p], i) =>
+      checkRecord({ task: "ihm", labels: y, probs: p, groups: { unit } }, `${unit}${i}`)
+    )
+  );
+  const report = {
+    source: "fixed",
+    ...evaluateRecords(records, { by: ["unit"], bootstrap: { resamples: 200, seed: 1 } }),
+  };
+  // roc_auc_score on the same labels and scores (scikit-learn 1.2).
+  const overall = report.tasks[0]!.metrics.find((m) => m.key === "auroc")!;
+  assertAlmostEquals(overall.value!, 0.6285714285714286, 1e-12);
+  const rows = report.subgroups[0]!.summary;
+  assertEquals(rows.map((r) => [r.value, r.n, r.positives]), [["A", 8, 4], ["B", 6, 3], [
+    "C",
+    3,
+    0,
+  ]]);
+  assertAlmostEquals(rows[0]!.metric!.value!, 0.8125, 1e-12);
+  assertAlmostEquals(rows[1]!.metric!.value!, 0.22222222222222224, 1e-12);
+  assert(overall.lower! > 0.2223, `overall interval ${overall.lower}`);
+  assertEquals(rows.map((r) => r.belowOverall), [false, true, false]);
+  assertEquals([rows[2]!.undefinedBecause, rows[2]!.metric!.value], ["no positives", null]);
+  const md = reportToMarkdown(report);
+  assert(md.includes("| ihm | B | 6 | 3 | AUROC 0.2222"), md);
+  assert(/\| ihm \| B \|.*\| below overall \|/.test(md), md);
+  assert(md.includes("| ihm | C | 3 | 0 | no positives |"), md);
+});

@@ -43,6 +43,8 @@ export interface AdmissionRecord {
   dischtime: number;
   /** NaN when the patient did not die during the admission. */
   deathtime: number;
+  /** `EMERGENCY`, `ELECTIVE`, `URGENT`, ...; "" when the table has no such column. */
+  admissionType?: string;
 }
 
 /** A patient. */
@@ -63,6 +65,8 @@ export interface CohortStay extends IcuStayRecord {
   gender: string;
   /** Age in years at ICU admission (de-identified ages above 89 read as 90 or more). */
   age: number;
+  /** The admission's type ("" when unknown). */
+  admissionType: string;
   admittime: number;
   dischtime: number;
   deathtime: number;
@@ -174,6 +178,7 @@ export function buildCohort(
       ...s,
       gender: p.gender,
       age,
+      admissionType: a.admissionType ?? "",
       admittime: a.admittime,
       dischtime: a.dischtime,
       deathtime: a.deathtime,

@@ -44,6 +44,7 @@ import {
   type StayTimeline,
 } from "./labels.ts";
 import { readMimicCohort } from "./mimic_cohort.ts";
+import { writeStayMetadata } from "../stay_metadata.ts";
 import { locateMimicTables, type MimicLayout } from "./mimic_tables.ts";
 import { type NoteSections, readNoteSections } from "./notes.ts";
 import { Progress } from "./progress.ts";
@@ -279,6 +280,20 @@ export async function extractMimic(options: MimicExtractOptions): Promise<MimicE
       `${layout.flavor.toUpperCase()} from ${options.inDir}; patient split 70/10/20 with seed ${seed}; one random hour per stay for decompensation and length of stay.`,
       `DRG classes: ${classes.length} (CMS DRG types HCFA, else MS; table in drg/drg_classes.csv).`,
       `Phenotypes from ${iv ? "icd_9_10_definitions.yaml" : "hcup_ccs_2015_definitions.yaml"}.`,
+    );
+    await writeStayMetadata(
+      options.outDir,
+      stays.map((st) => ({
+        stayId: st.stayId,
+        subjectId: st.subjectId,
+        unit: st.firstCareunit,
+        age: st.age,
+        sex: st.gender === "F" || st.gender === "M" ? st.gender : "",
+        admissionType: st.admissionType,
+      })),
+    );
+    notes.push(
+      "stays.csv holds each cohort stay's first care unit, age, sex and admission type for subgroup reports (eval --by unit, age_band, sex, admission_type).",
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
     const card = await buildDatasetCard(options.outDir, {

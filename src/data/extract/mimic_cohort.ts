@@ -65,12 +65,14 @@ export async function readMimicCohort(layout: MimicLayout, log: CleaningLog): Pr
     "admittime",
     "dischtime",
     "?deathtime",
-  ])).map(([subjectId, hadmId, admit, discharge, death]) => ({
+    "?admission_type",
+  ])).map(([subjectId, hadmId, admit, discharge, death, type]) => ({
     subjectId: subjectId!,
     hadmId: hadmId!,
     admittime: parseMimicTime(admit!),
     dischtime: parseMimicTime(discharge!),
     deathtime: parseMimicTime(death!),
+    admissionType: type ?? "",
   }));
   const icustays: IcuStayRecord[] = [];
   const rows = await readTable(table("icustays"), [

@@ -27,6 +27,7 @@ import { seededRandom } from "../random.ts";
 import { assignSplits, DEFAULT_SPLIT_SEED } from "../splits.ts";
 import { getTask, SPLITS, type TaskCode } from "../tasks.ts";
 import { type ListfileRow, writeListfile } from "../layout_writer.ts";
+import { PHYSIONET_ICU_TYPES, type StayMetadata, writeStayMetadata } from "../stay_metadata.ts";
 import type { Observation } from "../../features/observation.ts";
 import { buildDatasetCard, type DatasetCard, writeDatasetCard } from "../dataset_card.ts";
 import { cleanAndCheck, type VariableRange } from "../extract/clean.ts";
@@ -229,6 +230,31 @@ export function recordObservations(
   return observations;
 }
 
+/**
+ * The general descriptors of a record (the time-0 rows): age in years, sex (`F`/`M`, Gender
+ * 0/1) and the unit (ICUType 1-4 as `CCU`, `CSRU`, `MICU`, `SICU`); unknown (-1 or absent) as
+ * NaN / "".
+ *
+ * @example
+ * ```ts
+ * import { recordDescriptors } from "./physionet2012.ts";
+ * const d = recordDescriptors("Time,Parameter,Value\n00:00,Age,54\n00:00,Gender,0\n00:00,ICUType,4\n");
+ * if (d.age !== 54 || d.sex !== "F" || d.unit !== "SICU") throw new Error(JSON.stringify(d));
+ * ```
+ */
+export function recordDescriptors(text: string): { age: number; sex: string; unit: string } {
+  const out = { age: Number.NaN, sex: "", unit: "" };
+  for (const line of text.split(/\r?\n/)) {
+    const [time, parameter, value] = line.split(",");
+    if (time !== "00:00" || value === undefined) continue;
+    const v = Number(value);
+    if (parameter === "Age" && Number.isFinite(v) && v >= 0) out.age = v;
+    else if (parameter === "Gender") out.sex = v === 0 ? "F" : v === 1 ? "M" : "";
+    else if (parameter === "ICUType") out.unit = PHYSIONET_ICU_TYPES[String(v)] ?? "";
+  }
+  return out;
+}
+
 /** Options for {@linkcode importPhysionet2012}. */
 export interface Physionet2012Options {
   /** Folder holding `set-a/`, `set-b/` ... and `Outcomes-a.txt` ... */
@@ -295,6 +321,7 @@ export async function importPhysionet2012(
   const writer = new EpisodeWriter(options.outDir);
   const random = seededRandom(options.seed ?? DEFAULT_SPLIT_SEED);
   const rows: Partial<Record<TaskCode, ListfileRow[]>> = { ihm: [], dec: [], los: [] };
+  const metadata: StayMetadata[] = [];
   let records = 0;
   let deaths = 0;
   let empty = 0;
@@ -327,10 +354,13 @@ export async function importPhysionet2012(
         continue;
       }
       const path = `${dir}/${name}`;
-      const observations = recordObservations(await Deno.readTextFile(path), {
-        log,
-        ranges,
-        source: path,
+      const text = await Deno.readTextFile(path);
+      const observations = recordObservations(text, { log, ranges, source: path });
+      metadata.push({
+        stayId: recordId,
+        subjectId: recordId,
+        admissionType: "",
+        ...recordDescriptors(text),
       });
       const episode = `${recordId}_episode1_timeseries.csv`;
       const written = await writer.write(episode, observations);
@@ -384,6 +414,7 @@ export async function importPhysionet2012(
     }
     samples[code] = list.length;
   }
+  await writeStayMetadata(options.outDir, metadata);
   const elapsedSeconds = (performance.now() - started) / 1000;
   const card = await buildDatasetCard(options.outDir, {
     title: "Dataset card: PhysioNet/CinC Challenge 2012 import",
@@ -396,6 +427,7 @@ export async function importPhysionet2012(
     notes: [
       "Records cover the first 48 hours of ICU stays of at least 48 hours; no images or notes (CXR and note missing everywhere).",
       "Pressures: the invasive value wins at a time stamp; the non-invasive value is used only where no accepted invasive value exists at that time. Pressures of exactly 0 are refused as artefacts.",
+      "stays.csv holds each record's unit (ICUType 1-4 as CCU, CSRU, MICU, SICU), age and sex (Gender 0 F, 1 M) for subgroup reports (eval --by unit, age_band, sex).",
       "Length of stay is the challenge's Length_of_stay (days from ICU admission to hospital discharge, whole days); death time is Survival days after ICU admission.",
       `Split by record 70/10/20 with seed ${
         options.seed ?? DEFAULT_SPLIT_SEED
