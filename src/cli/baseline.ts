@@ -1,7 +1,8 @@
 /**
  * `flexcare baseline --data DIR --out DIR [--model models/default] [--split test]
- * [--tasks ihm,dec] [--by COLUMN]... [--resamples N] [--seed N]`: the summary-feature logistic
- * regression (`../eval/baseline.ts`) trained on the dataset's train split, chosen on val, and
+ * [--tasks ihm,dec] [--method lr|gbm] [--by COLUMN]... [--resamples N] [--seed N]`: the
+ * summary-feature logistic regression, or gradient boosting with the Python build tools
+ * (`../eval/baseline.ts`), trained on the dataset's train split, chosen on val, and
  * scored on `--split` with the same report as `deno task eval` (`report.md`, `report.json`,
  * reliability diagrams in `--out`).
  *
@@ -40,6 +41,7 @@ export async function main(args: string[]): Promise<number> {
       by: { type: "string", multiple: true },
       resamples: { type: "string" },
       seed: { type: "string" },
+      method: { type: "string", default: "lr" },
     },
   });
   if (positionals.length > 0) throw new UsageError("unexpected positional arguments");
@@ -49,6 +51,9 @@ export async function main(args: string[]): Promise<number> {
   if (!(SPLITS as readonly string[]).includes(values.split)) {
     throw new UsageError(`--split must be one of ${SPLITS.join(", ")}, got ${values.split}`);
   }
+  if (values.method !== "lr" && values.method !== "gbm") {
+    throw new UsageError(`--method must be lr or gbm, got ${JSON.stringify(values.method)}`);
+  }
   const tasks = values.tasks?.split(",").map((t) => getTask(t.trim()).code) ?? [];
   const seed = integerFlag("seed", values.seed, { min: 0 });
   const resamples = integerFlag("resamples", values.resamples, { min: 0 });
@@ -57,6 +62,7 @@ export async function main(args: string[]): Promise<number> {
     modelDir: values.model,
     split: values.split as Split,
     tasks,
+    method: values.method,
     ...(seed === undefined ? {} : { seed }),
     log: (line) => console.error(line),
   });

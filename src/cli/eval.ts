@@ -9,13 +9,21 @@
  * records carry NEWS2 and every record its modality pattern (`--by modality`). With
  * `--baseline`, the summary-feature logistic regression (`../eval/baseline.ts`) is trained on
  * the same dataset's train split and scored on the same samples; its report goes to
- * `DIR/baseline/` and the side-by-side table to `DIR/comparison.md` and stdout.
+ * `DIR/baseline/` and the side-by-side table to `DIR/comparison.md` and stdout; `--gbm` adds
+ * scikit-learn's gradient boosting on the same features (the Python build tools), in
+ * `DIR/baseline-gbm/`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { baselineEvalSource, type BaselineOptions, comparisonTable } from "../eval/baseline.ts";
+import {
+  BASELINE_NAMES,
+  baselineEvalSource,
+  type BaselineMethod,
+  type BaselineOptions,
+  comparisonTable,
+} from "../eval/baseline.ts";
 import { modelEvalSource } from "../eval/model_source.ts";
 import { getTask, type Split, SPLITS } from "../data/tasks.ts";
 import {
@@ -135,14 +143,15 @@ export async function main(
       resamples: { type: "string" },
       seed: { type: "string" },
       baseline: { type: "boolean", default: false },
+      gbm: { type: "boolean", default: false },
     },
   });
   if (positionals.length > 0) throw new UsageError("unexpected positional arguments");
   if (values.out === undefined) throw new UsageError("--out DIR is required");
   const tasks = values.tasks?.split(",").map((t) => getTask(t.trim()).code);
   let source: EvalSource;
-  if (values.baseline && values.model === undefined) {
-    throw new UsageError("--baseline needs --model DIR with --data DIR");
+  if ((values.baseline || values.gbm) && values.model === undefined) {
+    throw new UsageError("--baseline and --gbm need --model DIR with --data DIR");
   }
   if (values.predictions !== undefined) {
     if (values.model !== undefined || values.data !== undefined) {
@@ -180,14 +189,20 @@ export async function main(
   });
   console.log(reportToMarkdown(report));
   console.error(`Wrote report.md, report.json and reliability diagrams to ${values.out}`);
-  if (values.baseline) {
-    const out = join(values.out, "baseline");
-    const baseline = await runEval({
+  const methods: BaselineMethod[] = [
+    ...(values.baseline ? ["lr" as const] : []),
+    ...(values.gbm ? ["gbm" as const] : []),
+  ];
+  const baselines: { name: string; report: EvalReport }[] = [];
+  for (const method of methods) {
+    const out = join(values.out, method === "lr" ? "baseline" : `baseline-${method}`);
+    const report = await runEval({
       source: await deps.baselineSource({
         dataDir: values.data!,
         modelDir: values.model!,
         split: (values.split ?? "test") as Split,
         tasks: tasks ?? [],
+        method,
         ...(seed === undefined ? {} : { seed }),
         log: (line) => console.error(line),
       }),
@@ -197,10 +212,14 @@ export async function main(
       ...(resamples === undefined ? {} : { resamples }),
       ...(seed === undefined ? {} : { seed }),
     });
-    const table = comparisonTable(report, baseline);
+    baselines.push({ name: BASELINE_NAMES[method], report });
+    console.error(`Wrote the ${BASELINE_NAMES[method]} report to ${out}`);
+  }
+  if (baselines.length > 0) {
+    const table = comparisonTable(report, baselines);
     await Deno.writeTextFile(join(values.out, "comparison.md"), table + "\n");
-    console.log(`\n## Model and baseline on the same samples\n\n${table}`);
-    console.error(`Wrote the baseline's report to ${out} and comparison.md to ${values.out}`);
+    console.log(`\n## Model and baselines on the same samples\n\n${table}`);
+    console.error(`Wrote comparison.md to ${values.out}`);
   }
   return 0;
 }

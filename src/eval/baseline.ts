@@ -18,7 +18,8 @@ import { getTask, listfilePath, type Split, type TaskInfo } from "../data/tasks.
 import type { FeatureMatrix } from "../features/matrix.ts";
 import { NORMALIZER_PH, normalizerFromJson } from "../features/normalizer.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
-import { applyLinearHead } from "../finetune/linear_head.ts";
+import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
+import { runTorchModule } from "../cli/train.ts";
 import { sampleInputs } from "../finetune/sample_inputs.ts";
 import { METRICS_BY_KIND, taskMetrics } from "../finetune/task_metrics.ts";
 import { type LabelledRows, trainLinearHead } from "../finetune/train_head.ts";
@@ -85,33 +86,159 @@ export interface BaselineOptions {
   readonly seed?: number;
   /** Progress lines (stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Logistic regression, or gradient boosting through the Python build tools.
+   * @default {"lr"}
+   */
+  readonly method?: BaselineMethod;
 }
 
 /** Weight decays tried; the validation score picks one. */
 export const WEIGHT_DECAYS: readonly number[] = [1e-4, 1e-3, 1e-2, 1e-1];
 
+/** The baselines: logistic regression (TypeScript) or gradient boosting (the Python build tools). */
+export type BaselineMethod = "lr" | "gbm";
+
+/** Human names of the baselines (report columns). */
+export const BASELINE_NAMES: Readonly<Record<BaselineMethod, string>> = Object.freeze({
+  lr: "summary-feature LR",
+  gbm: "summary-feature GBM",
+});
+
 /** What was chosen per task (for the report). */
 export interface BaselineChoice {
   readonly task: string;
-  readonly weightDecay: number;
+  /** The setting the validation score picked (LR: `weightDecay`; GBM: the tree settings). */
+  readonly setting: Readonly<Record<string, unknown>>;
   readonly validationScore: number;
   readonly trainSamples: number;
 }
 
+interface Rows {
+  readonly samples: readonly Sample[];
+  readonly labelled: LabelledRows;
+}
+
+type Fitted = { probs: Float32Array[]; choice: BaselineChoice };
+
+/** Logistic regression: one head per weight decay, the best on validation scores `score`. */
+function fitLr(
+  task: TaskInfo,
+  outputs: number,
+  train: Rows,
+  val: Rows,
+  scored: Rows,
+  seed: number,
+): Fitted {
+  const lead = METRICS_BY_KIND[task.kind][0];
+  const score = (probs: Float32Array[], labels: readonly (readonly number[])[]) => {
+    const v = taskMetrics(task.kind, labels, probs)[lead]!;
+    return Number.isFinite(v) ? v : -Infinity;
+  };
+  const apply = (head: LinearHead, r: Rows) =>
+    r.samples.map((_, i) =>
+      applyLinearHead(head, r.labelled.x.subarray(i * BASELINE_WIDTH, (i + 1) * BASELINE_WIDTH))
+        .probs
+    );
+  let best: { head: LinearHead; score: number; wd: number } | null = null;
+  for (const weightDecay of WEIGHT_DECAYS) {
+    const trained = trainLinearHead(train.labelled, {
+      kind: task.kind,
+      outputs,
+      validation: val.labelled,
+      score,
+      weightDecay,
+      seed,
+    });
+    const s = score(apply(trained.head, val), val.labelled.labels);
+    if (best === null || s > best.score) best = { head: trained.head, score: s, wd: weightDecay };
+  }
+  return {
+    probs: apply(best!.head, scored),
+    choice: {
+      task: task.code,
+      setting: { weightDecay: best!.wd },
+      validationScore: best!.score,
+      trainSamples: train.samples.length,
+    },
+  };
+}
+
+/** Gradient boosting by scikit-learn (`flexcare_torch.gbm_baseline`) on the same features. */
+async function fitGbm(
+  task: TaskInfo,
+  outputs: number,
+  train: Rows,
+  val: Rows,
+  scored: Rows,
+): Promise<Fitted> {
+  if (task.kind === "multilabel") {
+    throw new RangeError(`The GBM baseline takes binary and multi-class tasks, not ${task.code}`);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "flexcare-gbm-" });
+  try {
+    const write = async (name: string, r: Rows) => {
+      await Deno.writeFile(`${dir}/X_${name}.f32`, new Uint8Array(r.labelled.x.buffer));
+      await Deno.writeTextFile(
+        `${dir}/y_${name}.json`,
+        JSON.stringify(r.samples.map((s) => s.labels[0]!)),
+      );
+    };
+    await write("train", train);
+    await write("val", val);
+    await write("score", scored);
+    await Deno.writeTextFile(
+      `${dir}/meta.json`,
+      JSON.stringify({
+        kind: task.kind,
+        width: BASELINE_WIDTH,
+        outputs,
+        splits: {
+          train: train.samples.length,
+          val: val.samples.length,
+          score: scored.samples.length,
+        },
+      }),
+    );
+    const code = await runTorchModule("gbm_baseline", [dir]);
+    if (code !== 0) {
+      throw new Error(
+        `The GBM baseline failed (exit ${code}): it needs the Python build tools with scikit-learn (PYENV_VERSION=system python3)`,
+      );
+    }
+    const bytes = await Deno.readFile(`${dir}/p_score.f32`);
+    const flat = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const choice = JSON.parse(await Deno.readTextFile(`${dir}/choice.json`));
+    return {
+      probs: scored.samples.map((_, i) => flat.slice(i * outputs, (i + 1) * outputs)),
+      choice: {
+        task: task.code,
+        setting: choice.setting,
+        validationScore: choice.validation,
+        trainSamples: train.samples.length,
+      },
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /**
- * The baseline as an evaluation source: trains one head per task on the train split (chosen on
+ * The baseline as an evaluation source: fits one model per task on the train split (chosen on
  * val) when its records are first read, then yields the evaluated split's records with the same
- * subgroup columns as the model's source. `choices` is filled as tasks are trained.
+ * subgroup columns as the model's source. `choices` is filled as tasks are fitted.
  */
 export async function baselineEvalSource(
   options: BaselineOptions,
 ): Promise<EvalSource & { choices: BaselineChoice[] }> {
+  const method = options.method ?? "lr";
   const manifest = await readManifest(options.modelDir);
   const normalizer = manifest.normalizer ? normalizerFromJson(manifest.normalizer) : NORMALIZER_PH;
   const codes = options.tasks.length > 0 ? options.tasks : manifest.tasks.map((t) => t.code);
   const tasks: TaskInfo[] = [];
   for (const code of codes) {
     const task = getTask(code);
+    if (method === "gbm" && task.kind === "multilabel") continue;
     const has = async (split: Split) =>
       await Deno.stat(listfilePath(options.dataDir, task, split)).then(() => true, () => false);
     if (await has("train") && await has("val") && await has(options.split)) tasks.push(task);
@@ -126,8 +253,7 @@ export async function baselineEvalSource(
   const log = options.log ?? (() => {});
   const choices: BaselineChoice[] = [];
   return {
-    description:
-      `summary-feature logistic regression on ${options.dataDir}, ${options.split} split`,
+    description: `${BASELINE_NAMES[method]} on ${options.dataDir}, ${options.split} split`,
     choices,
     async *records(): AsyncGenerator<PredictionRecord> {
       const metadata = await readStayMetadata(options.dataDir);
@@ -141,7 +267,7 @@ export async function baselineEvalSource(
         noteEncoder,
         noteMaxTokens: manifest.note_max_tokens ?? 512,
       };
-      const rows = async (split: Split, task: TaskInfo) => {
+      const rows = async (split: Split, task: TaskInfo): Promise<Rows> => {
         const samples: Sample[] = [];
         for await (const s of readSamples(options.dataDir, task, split)) samples.push(s);
         const x = new Float32Array(samples.length * BASELINE_WIDTH);
@@ -149,66 +275,31 @@ export async function baselineEvalSource(
           const inputs = await sampleInputs(samples[i]!, featurizer);
           x.set(baselineFeatures(inputs.matrix), i * BASELINE_WIDTH);
         }
-        const labelled: LabelledRows = {
-          x,
-          width: BASELINE_WIDTH,
-          labels: samples.map((s) => [...s.labels]),
+        return {
+          samples,
+          labelled: { x, width: BASELINE_WIDTH, labels: samples.map((s) => [...s.labels]) },
         };
-        return { samples, labelled };
       };
       try {
         for (const task of tasks) {
           const train = await rows("train", task);
           const val = await rows("val", task);
+          const scored = options.split === "val" ? val : await rows(options.split, task);
           const outputs = manifest.tasks.find((t) => t.code === task.code)?.outputs ?? 1;
-          const lead = METRICS_BY_KIND[task.kind][0];
-          const score = (probs: Float32Array[], labels: readonly (readonly number[])[]) => {
-            const v = taskMetrics(task.kind, labels, probs)[lead]!;
-            return Number.isFinite(v) ? v : -Infinity;
-          };
-          let best:
-            | { head: ReturnType<typeof trainLinearHead>["head"]; score: number; wd: number }
-            | null = null;
-          for (const weightDecay of WEIGHT_DECAYS) {
-            const trained = trainLinearHead(train.labelled, {
-              kind: task.kind,
-              outputs,
-              validation: val.labelled,
-              score,
-              weightDecay,
-              seed: options.seed ?? 0,
-            });
-            const probs = val.samples.map((_, i) =>
-              applyLinearHead(
-                trained.head,
-                val.labelled.x.subarray(i * BASELINE_WIDTH, (i + 1) * BASELINE_WIDTH),
-              ).probs
-            );
-            const s = score(probs, val.labelled.labels);
-            if (best === null || s > best.score) {
-              best = { head: trained.head, score: s, wd: weightDecay };
-            }
-          }
-          choices.push({
-            task: task.code,
-            weightDecay: best!.wd,
-            validationScore: best!.score,
-            trainSamples: train.samples.length,
-          });
+          const fitted = method === "gbm"
+            ? await fitGbm(task, outputs, train, val, scored)
+            : fitLr(task, outputs, train, val, scored, options.seed ?? 0);
+          choices.push(fitted.choice);
           log(
-            `baseline: ${task.code} weight decay ${best!.wd} (validation ${lead} ${
-              best!.score.toFixed(4)
+            `baseline ${method}: ${task.code} ${
+              JSON.stringify(fitted.choice.setting)
+            } (validation ${METRICS_BY_KIND[task.kind][0]} ${
+              fitted.choice.validationScore.toFixed(4)
             }, ${train.samples.length} training samples)`,
           );
-          const scored = options.split === "val" ? val : await rows(options.split, task);
           for (let i = 0; i < scored.samples.length; i++) {
             const sample = scored.samples[i]!;
-            const probs = Array.from(
-              applyLinearHead(
-                best!.head,
-                scored.labelled.x.subarray(i * BASELINE_WIDTH, (i + 1) * BASELINE_WIDTH),
-              ).probs,
-            );
+            const probs = Array.from(fitted.probs[i]!);
             yield {
               task: task.code,
               labels: task.kind === "multilabel" ? [...sample.labels] : sample.labels[0]!,
@@ -228,47 +319,55 @@ export async function baselineEvalSource(
 }
 
 /**
- * The model's and the baseline's headline metrics side by side, per task, with their
- * bootstrap intervals (Markdown).
+ * The model's and the baselines' metrics side by side, per task, with their bootstrap
+ * intervals, then per subgroup column the first metric and ECE of each group (Markdown).
  */
-export function comparisonTable(model: EvalReport, baseline: EvalReport): string {
-  const cell = (m: EvalReport["tasks"][number]["metrics"][number] | undefined) =>
-    m === undefined || m.value === null
+export function comparisonTable(
+  model: EvalReport,
+  baselines: readonly { readonly name: string; readonly report: EvalReport }[],
+): string {
+  type Metric = EvalReport["tasks"][number]["metrics"][number];
+  type Row = EvalReport["subgroups"][number]["summary"][number];
+  const cell = (m: Metric | null | undefined) =>
+    m === undefined || m === null || m.value === null
       ? "n/a"
       : `${m.value.toFixed(3)}${
         m.lower === null || m.upper === null ? "" : ` (${m.lower.toFixed(3)}-${m.upper.toFixed(3)})`
       }`;
+  const names = baselines.map((b) => b.name);
   const lines = [
-    "| task | metric | n | model | summary-feature LR |",
-    "|---|---|---|---|---|",
+    `| task | metric | n | model | ${names.join(" | ")} |`,
+    `|---|---|---|---|${names.map(() => "---|").join("")}`,
   ];
   for (const t of model.tasks) {
-    const b = baseline.tasks.find((x) => x.task === t.task);
     for (const m of t.metrics) {
-      lines.push(
-        `| ${t.task} | ${m.name} | ${t.n} | ${cell(m)} | ${
-          cell(b?.metrics.find((x) => x.key === m.key))
-        } |`,
+      const others = baselines.map((b) =>
+        cell(b.report.tasks.find((x) => x.task === t.task)?.metrics.find((x) => x.key === m.key))
       );
+      lines.push(`| ${t.task} | ${m.name} | ${t.n} | ${cell(m)} | ${others.join(" | ")} |`);
     }
   }
+  const lead = (x: Row | undefined) =>
+    x === undefined ? "n/a" : x.undefinedBecause ?? cell(x.metric);
+  const ece = (x: Row | undefined) => x === undefined || x.ece === null ? "" : x.ece.toFixed(3);
   for (const table of model.subgroups) {
-    const other = baseline.subgroups.find((x) => x.column === table.column);
     lines.push(
       "",
-      `| task | ${table.column} | n | positives | model | summary-feature LR | model ECE | LR ECE |`,
-      "|---|---|---|---|---|---|---|---|",
+      `| task | ${table.column} | n | positives | model | ${names.join(" | ")} | model ECE | ${
+        names.map((n) => `${n} ECE`).join(" | ")
+      } |`,
+      `|---|---|---|---|---|${names.map(() => "---|---|").join("")}---|`,
     );
     for (const r of table.summary) {
-      const o = other?.summary.find((x) => x.task === r.task && x.value === r.value);
-      const lead = (x: typeof r | undefined) =>
-        x === undefined ? "n/a" : x.undefinedBecause ?? cell(x.metric ?? undefined);
-      const ece = (x: typeof r | undefined) =>
-        x === undefined || x.ece === null ? "" : x.ece.toFixed(3);
+      const others = baselines.map((b) =>
+        b.report.subgroups.find((x) => x.column === table.column)?.summary.find((x) =>
+          x.task === r.task && x.value === r.value
+        )
+      );
       lines.push(
         `| ${r.task} | ${r.value} | ${r.n} | ${r.positives ?? ""} | ${lead(r)}${
           r.belowOverall ? " (below overall)" : ""
-        } | ${lead(o)} | ${ece(r)} | ${ece(o)} |`,
+        } | ${others.map(lead).join(" | ")} | ${ece(r)} | ${others.map(ece).join(" | ")} |`,
       );
     }
   }

@@ -108,6 +108,21 @@ Deno.test({
 
 const modelDir = await tinyModel();
 
+/** Why the GBM baseline cannot run here (it needs the Python build tools), or undefined. */
+const GBM_MISSING = (() => {
+  try {
+    const { code } = new Deno.Command("python3", {
+      args: ["-c", "import sklearn, numpy, torch"],
+      env: { PYENV_VERSION: "system" },
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return code === 0 ? undefined : "system python3 cannot import scikit-learn, numpy and torch";
+  } catch {
+    return "python3 is not installed";
+  }
+})();
+
 Deno.test("eval --model uses the injected model source", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -195,11 +210,20 @@ Deno.test({
           "--resamples",
           "50",
           "--baseline",
+          ...(GBM_MISSING === undefined ? ["--gbm"] : []),
           "--out",
           out,
         ])
       );
       assertEquals(code, 0);
+      if (GBM_MISSING === undefined) {
+        // scikit-learn's gradient boosting on the same features and stays.
+        const gbm = JSON.parse(await Deno.readTextFile(`${out}/baseline-gbm/report.json`)).tasks[0];
+        assertEquals(gbm.n, 800);
+        const value = gbm.metrics.find((m: { key: string }) => m.key === "auroc").value;
+        assert(value > 0.75, `GBM AUROC ${value}`);
+        assert((await Deno.readTextFile(`${out}/comparison.md`)).includes("summary-feature GBM"));
+      } else console.warn(`eval --gbm not checked: ${GBM_MISSING}`);
       const model = JSON.parse(await Deno.readTextFile(`${out}/report.json`)).tasks[0];
       const baseline = JSON.parse(await Deno.readTextFile(`${out}/baseline/report.json`)).tasks[0];
       assertEquals([model.n, baseline.n], [800, 800], "the same 800 test stays");
