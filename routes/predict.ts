@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { staticsOf } from "./stays.ts";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
@@ -158,7 +159,14 @@ export async function predictOnce(
     const headTasks = tasks.filter((t) => !builtIn.has(t));
     const outputs: { output: TaskOutput; labels?: readonly string[] }[] = [];
     if (builtInTasks.length > 0) {
-      for (const output of await model.predict(inputs, builtInTasks)) outputs.push({ output });
+      const statics = staticsOf(body);
+      for (
+        const output of await model.predict(
+          inputs,
+          builtInTasks,
+          statics === undefined ? {} : { statics },
+        )
+      ) outputs.push({ output });
     }
     if (headTasks.length > 0) {
       // every head task is served, so the view has a registry

@@ -47,10 +47,19 @@ export const ObservationBatch = z.strictObject({
   observations: z.array(ObservationSchema).min(1).max(10_000),
 });
 
+/** A stay's statics (for a model with statics heads; all optional). */
+const Statics = {
+  unit: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional()
+    .describe("First care unit, MIMIC's codes (CCU, CSRU, MICU, SICU, TSICU, ...)"),
+  age: z.number().gte(0).lte(130).optional().describe("Age in years at ICU admission"),
+  sex: z.enum(["F", "M"]).optional(),
+};
+
 /** Admission. */
 export const AdmitBody = z.strictObject({
   stayId: z.string().regex(STAY_ID).refine((s) => !s.includes(".."), "Must not contain .."),
   admittedAt: IsoDateTime.optional(),
+  ...Statics,
 });
 
 /** What became known about a stay (`POST /v1/stays/:stayId/outcomes`). */
@@ -104,6 +113,7 @@ export const PredictBody = z.strictObject({
     mediaType: z.enum(["image/jpeg", "image/png", "application/dicom"]),
   }).optional(),
   note: z.string().min(1).max(1_000_000).optional().describe("Full note text"),
+  ...Statics,
 });
 
 /** `?since=` of the prediction history. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { StayStatics } from "../src/model/statics.ts";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AdmitBody, DischargeBody } from "./schemas.ts";
@@ -19,6 +20,18 @@ import {
   unsupportedType,
 } from "./deps.ts";
 
+/** The statics fields of a body, or undefined when it has none. */
+export function staticsOf(
+  body: { unit?: string | undefined; age?: number | undefined; sex?: "F" | "M" | undefined },
+): StayStatics | undefined {
+  const s = {
+    ...(body.unit === undefined ? {} : { unit: body.unit }),
+    ...(body.age === undefined ? {} : { age: body.age }),
+    ...(body.sex === undefined ? {} : { sex: body.sex }),
+  };
+  return Object.keys(s).length === 0 ? undefined : s;
+}
+
 /** The stay routes. */
 export function stayRoutes(deps: RouteDeps): Hono {
   const app = new Hono();
@@ -28,9 +41,11 @@ export function stayRoutes(deps: RouteDeps): Hono {
     const type = mediaTypeOf(c);
     if (type !== "application/json") throw unsupportedType(type, ["application/json"]);
     const body = AdmitBody.parse(await readJson(c));
+    const statics = staticsOf(body);
     const state = await deps.service().admit(body.stayId, {
       ...idempotencyOf(c),
       ...(body.admittedAt === undefined ? {} : { admittedAt: body.admittedAt }),
+      ...(statics === undefined ? {} : { statics }),
     });
     c.header("Location", `/v1/stays/${encodeURIComponent(state.stayId)}`);
     return c.json(state, 201);

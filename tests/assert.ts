@@ -93,3 +93,11 @@ export async function assertRejects<E extends Error = Error>(
   }
   throw new nodeAssert.AssertionError({ message: "Expected promise to reject" });
 }
+
+/** Largest absolute difference of two equally long arrays (throws when the lengths differ). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} and ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}

@@ -16,7 +16,7 @@ import { fitCalibration, type FittedTask } from "../eval/calibrate.ts";
 import { modelEvalSource } from "../eval/model_source.ts";
 import type { PredictionRecord } from "../eval/predictions.ts";
 import type { ModelCalibration } from "../model/calibration.ts";
-import { checkManifest, readManifest } from "../model/manifest.ts";
+import { readManifest, writeManifest } from "../model/manifest.ts";
 import { integerFlag } from "./flags.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -120,10 +120,7 @@ export async function main(args: string[]): Promise<number> {
     },
   };
   manifest.calibration = calibration;
-  checkManifest(manifest, values.model);
-  const tmp = `${path}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(manifest, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+  await writeManifest(values.model, manifest);
   console.error(`Recorded ${fitted.size} temperatures in ${path}`);
   return 0;
 }

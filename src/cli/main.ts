@@ -49,6 +49,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Subcommand
     summary: "summary-feature logistic regression on a dataset's splits, same report as eval",
     load: () => import("./baseline.ts"),
   },
+  "fit-statics": {
+    summary: "heads over s_p plus unit, age and sex on the frozen backbone, into the manifest",
+    load: () => import("./fit_statics.ts"),
+  },
   calibrate: {
     summary: "fit per-task temperatures on a validation split into the manifest",
     load: () => import("./calibrate.ts"),

@@ -13,12 +13,14 @@
  *
  * @module
  */
+import type { StayStatics } from "../model/statics.ts";
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import {
   parseOutcomes,
   PHYSIONET_HORIZON_HOURS,
+  recordDescriptors,
   recordObservations,
 } from "../data/import/physionet2012.ts";
 import { CleaningLog } from "../data/extract/episode_sink.ts";
@@ -48,6 +50,8 @@ export interface ReplayStay {
   };
   /** The outcome was adjusted to be consistent (e.g. a death time after the stay's end). */
   readonly adjusted: string | null;
+  /** Unit, age and sex from the record's descriptors, sent at admission. */
+  readonly statics: StayStatics;
 }
 
 /** Reads a PhysioNet-2012-layout folder: `DIR/set-x/*.txt` with `DIR/Outcomes-x.txt`, or a set folder. */
@@ -92,11 +96,14 @@ export async function readPhysionetStays(
       const o = outcomes.get(recordId);
       if (o === undefined) continue;
       const path = join(root, `set-${set}`, name);
-      const observations = recordObservations(await Deno.readTextFile(path), {
-        log,
-        ranges,
-        source: path,
-      });
+      const text = await Deno.readTextFile(path);
+      const observations = recordObservations(text, { log, ranges, source: path });
+      const d = recordDescriptors(text);
+      const statics: StayStatics = {
+        ...(d.unit === "" ? {} : { unit: d.unit }),
+        ...(Number.isFinite(d.age) && d.age <= 130 ? { age: d.age } : {}),
+        ...(d.sex === "F" || d.sex === "M" ? { sex: d.sex } : {}),
+      };
       const batches = new Map<
         number,
         { time: number; channel: string; value: number | string }[]
@@ -131,6 +138,7 @@ export async function readPhysionetStays(
         }
       }
       stays.push({
+        statics,
         id: `${options.prefix}-${set}-${recordId}`,
         batches,
         dischargeHours,
@@ -227,7 +235,7 @@ export async function streamStays(options: StreamOptions): Promise<StreamResult>
     let path: string, body: unknown;
     if (ev.kind === "admit") {
       path = base;
-      body = { stayId: stay.id, admittedAt: iso(admitAt) };
+      body = { stayId: stay.id, admittedAt: iso(admitAt), ...stay.statics };
     } else if (ev.kind === "observations") {
       path = `${base}/${encodeURIComponent(stay.id)}/observations`;
       body = { observations: stay.batches.get(ev.hour) };

@@ -128,3 +128,15 @@ export function metadataGroups(m: StayMetadata | undefined): Record<string, stri
   if (m.admissionType !== "") out["admission_type"] = m.admissionType;
   return out;
 }
+
+/** The statics a model's heads read (`../model/statics.ts`): unit, age and sex where known. */
+export function metadataStatics(
+  m: StayMetadata | undefined,
+): { unit?: string; age?: number; sex?: "F" | "M" } | undefined {
+  if (m === undefined) return undefined;
+  return {
+    ...(m.unit === "" ? {} : { unit: m.unit }),
+    ...(Number.isFinite(m.age) ? { age: m.age } : {}),
+    ...(m.sex === "F" || m.sex === "M" ? { sex: m.sex } : {}),
+  };
+}

@@ -20,7 +20,7 @@ import { NORMALIZER_PH, normalizerFromJson } from "../features/normalizer.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
 import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
 import { runTorchModule } from "../cli/train.ts";
-import { sampleInputs } from "../finetune/sample_inputs.ts";
+import { modelFeaturizer, sampleInputs } from "../finetune/sample_inputs.ts";
 import { METRICS_BY_KIND, taskMetrics } from "../finetune/task_metrics.ts";
 import { type LabelledRows, trainLinearHead } from "../finetune/train_head.ts";
 import { readManifest } from "../model/manifest.ts";
@@ -260,13 +260,7 @@ export async function baselineEvalSource(
       const noteEncoder = await createNoteEncoder(manifest.note_encoder, {
         baseDir: options.modelDir,
       });
-      const featurizer = {
-        dataDir: options.dataDir,
-        normalizer,
-        maxRows: manifest.timeseries.max_rows,
-        noteEncoder,
-        noteMaxTokens: manifest.note_max_tokens ?? 512,
-      };
+      const featurizer = modelFeaturizer({ normalizer, manifest }, options.dataDir, noteEncoder);
       const rows = async (split: Split, task: TaskInfo): Promise<Rows> => {
         const samples: Sample[] = [];
         for await (const s of readSamples(options.dataDir, task, split)) samples.push(s);

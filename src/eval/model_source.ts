@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { metadataGroups, readStayMetadata } from "../data/stay_metadata.ts";
+import { metadataGroups, metadataStatics, readStayMetadata } from "../data/stay_metadata.ts";
 import { readSamples, type Sample } from "../data/dataset.ts";
 import { getTask, listfilePath, type TaskInfo } from "../data/tasks.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
-import { sampleInputs } from "../finetune/sample_inputs.ts";
+import { modelFeaturizer, sampleInputs } from "../finetune/sample_inputs.ts";
 import type { BackendName } from "../model/backend.ts";
 import { FlexCareModel } from "../model/flexcare_model.ts";
 import type { EvalSource, ModelEvalOptions } from "./eval_source.ts";
@@ -73,20 +73,16 @@ export async function modelEvalSource(
       const noteEncoder = await createNoteEncoder(model.manifest.note_encoder, {
         baseDir: options.modelDir,
       });
-      const featurizer = {
-        dataDir: options.dataDir,
-        normalizer: model.normalizer,
-        maxRows: model.manifest.timeseries.max_rows,
-        noteEncoder,
-        noteMaxTokens: model.manifest.note_max_tokens ?? 512,
-      };
+      const featurizer = modelFeaturizer(model, options.dataDir, noteEncoder);
       let done = 0;
       try {
         for (const task of tasks) {
           let batch: Sample[] = [];
           const flush = async function* (): AsyncGenerator<PredictionRecord> {
             const inputs = await Promise.all(batch.map((s) => sampleInputs(s, featurizer)));
-            const outputs = await model.predictBatch(inputs, [task.code]);
+            const outputs = await model.predictBatch(inputs, [task.code], {
+              statics: batch.map((s) => metadataStatics(metadata.get(s.stayId))),
+            });
             for (let b = 0; b < batch.length; b++) {
               const sample = batch[b]!;
               const probs = Array.from(outputs[b]![0]!.probs);

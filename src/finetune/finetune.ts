@@ -31,6 +31,7 @@ import { ensureRandomBackbone } from "./random_backbone.ts";
 import { finetuneMarkdown } from "./report.ts";
 import { summaryFeatures, summaryWidth } from "./summary_features.ts";
 import { loadTaskData } from "./task_data.ts";
+import { modelFeaturizer } from "./sample_inputs.ts";
 import { METRICS_BY_KIND, taskMetrics } from "./task_metrics.ts";
 import { initialTaskToken } from "./task_token.ts";
 import { type EpochRecord, type LabelledRows, trainLinearHead } from "./train_head.ts";
@@ -328,13 +329,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
         encode: (inputs) => Promise.resolve(summaryFeatures(inputs, noteDim)),
       });
     }
-    const featurizer = {
-      dataDir: options.data,
-      normalizer: model.normalizer,
-      maxRows: model.manifest.timeseries.max_rows,
-      noteEncoder,
-      noteMaxTokens: model.manifest.note_max_tokens ?? 512,
-    };
+    const featurizer = modelFeaturizer(model, options.data, noteEncoder);
     const extractStarted = performance.now();
     const vectors = {} as Record<Split, Record<string, { data: Float32Array; width: number }>>;
     for (const split of ["train", "val", "test"] as const) {

@@ -13,6 +13,7 @@ import { type FeatureMatrix, lastRows } from "../features/matrix.ts";
 import { type Normalizer, standardize } from "../features/normalizer.ts";
 import type { NoteEncoder } from "../features/notes/encoder.ts";
 import type { SampleInputs } from "../model/flexcare_model.ts";
+import type { ModelManifest } from "../model/manifest.ts";
 
 /** What turns samples into inputs (taken from the base model's manifest). */
 export interface Featurizer {
@@ -24,6 +25,24 @@ export interface Featurizer {
   readonly noteEncoder: NoteEncoder;
   /** Note tokens kept (the model's `note_max_tokens`). */
   readonly noteMaxTokens: number;
+}
+
+/**
+ * The featurizer of a model directory's inputs: its normalizer, row cap and note token cap
+ * (`note_max_tokens`, 512 when the manifest does not say), over `dataDir` with `noteEncoder`.
+ */
+export function modelFeaturizer(
+  model: { readonly normalizer: Normalizer; readonly manifest: ModelManifest },
+  dataDir: string,
+  noteEncoder: NoteEncoder,
+): Featurizer {
+  return {
+    dataDir,
+    normalizer: model.normalizer,
+    maxRows: model.manifest.timeseries.max_rows,
+    noteEncoder,
+    noteMaxTokens: model.manifest.note_max_tokens ?? 512,
+  };
 }
 
 /** Model inputs of one sample, plus the whole standardized matrix (for summary features). */

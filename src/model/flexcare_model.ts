@@ -16,7 +16,8 @@ import {
   resolveBackend,
   type ResolvedBackend,
 } from "./backend.ts";
-import { applyTemperature } from "./calibration.ts";
+import { activate, applyTemperature } from "./calibration.ts";
+import { encodeStatics, type StaticsHead, staticsWidth, type StayStatics } from "./statics.ts";
 import { GraphSession, type HostTensor } from "./graph_session.ts";
 import {
   type ManifestTask,
@@ -50,6 +51,12 @@ export interface LoadModelOptions {
    * @default {true}
    */
   calibrated?: boolean;
+  /**
+   * Use the manifest's heads over `[s_p || statics]` (`statics`). Off only to fit them
+   * (`deno task fit-statics`): `representation` is then s_p alone.
+   * @default {true}
+   */
+  statics?: boolean;
 }
 
 /** What the `auto` backend's check against wasm found. */
@@ -113,6 +120,11 @@ export interface RunTasksOptions {
    * @default {[]}
    */
   readonly tokens?: readonly TaskToken[];
+  /**
+   * The stay's statics (`predict`, `step`), or one per sample (`predictBatch`); absent ones
+   * encode as unknown. Used only by a model with `manifest.statics`.
+   */
+  readonly statics?: StayStatics | readonly (StayStatics | undefined)[];
 }
 
 /** Cached output of a tower for one image or note: `[1, L+1, S, d]`. */
@@ -151,7 +163,11 @@ export interface TaskOutput {
   readonly alpha: Float32Array;
   /** Expert gates, `[7, experts]`. */
   readonly gates: Float32Array;
-  /** Patient representation s_p (2d). */
+  /**
+   * Patient representation s_p (2d), followed by the encoded stay statics for a model with
+   * `manifest.statics` ({@linkcode FlexCareModel.representationWidth} values in all): what every
+   * linear head on the backbone reads.
+   */
   readonly representation: Float32Array;
 }
 
@@ -209,8 +225,10 @@ export class FlexCareModel {
    */
   static async load(dir: string, options: LoadModelOptions = {}): Promise<FlexCareModel> {
     const read = await readManifest(dir);
-    const { calibration: _, ...uncalibrated } = read;
-    const manifest = options.calibrated === false ? uncalibrated : read;
+    const { calibration: _c, ...uncalibrated } = read;
+    const chosen = options.calibrated === false ? uncalibrated : read;
+    const { statics: _s, ...withoutStatics } = chosen;
+    const manifest = options.statics === false ? withoutStatics : chosen;
     if (options.runtime !== undefined) {
       return await FlexCareModel.#open(dir, manifest, options.runtime);
     }
@@ -275,6 +293,10 @@ export class FlexCareModel {
       const table = wantsTable ? await readTaskTable(dir, manifest) : null;
       const parts = Object.keys(manifest.graphs).sort().map((g) => manifest.graphs[g]!.sha256);
       if (table !== null) parts.push(`task_table:${table.sha256}`);
+      if (manifest.statics !== undefined) {
+        const text = JSON.stringify({ spec: manifest.statics.spec, heads: manifest.statics.heads });
+        parts.push(`statics:${await sha256Hex(new TextEncoder().encode(text))}`);
+      }
       const hash = await sha256Hex(new TextEncoder().encode(parts.join("\n")));
       const model = new FlexCareModel(dir, manifest, runtime, graphs, hash, table?.table ?? null);
       model.#ownsRuntime = ownsRuntime;
@@ -368,6 +390,12 @@ export class FlexCareModel {
 
   get #width(): number {
     return Number(this.manifest.config["d_model"]);
+  }
+
+  /** Width of `TaskOutput.representation`: 2d, plus the statics encoding when the model has it. */
+  get representationWidth(): number {
+    const st = this.manifest.statics;
+    return 2 * this.#width + (st === undefined ? 0 : staticsWidth(st.spec));
   }
 
   get #noteDim(): number {
@@ -479,6 +507,7 @@ export class FlexCareModel {
     out: Record<string, HostTensor>,
     tasks: readonly ManifestTask[],
     sample = 0,
+    statics?: StayStatics,
   ): TaskOutput[] {
     const probs = out["probs"]!;
     const width = probs.dims[2]!;
@@ -490,20 +519,35 @@ export class FlexCareModel {
     const spSize = sp.dims[2]!;
     const K = tasks.length;
     const calibration = this.manifest.calibration?.tasks;
+    const withStatics = this.manifest.statics;
+    const extra = withStatics === undefined ? null : encodeStatics(withStatics.spec, statics);
     return tasks.map((task, k) => {
       const at = sample * K + k;
-      const raw = logits.slice(at * width, at * width + task.outputs);
+      const s = (sp.data as Float32Array).subarray(at * spSize, (at + 1) * spSize);
+      const representation = new Float32Array(spSize + (extra?.length ?? 0));
+      representation.set(s);
+      if (extra !== null) representation.set(extra, spSize);
+      const head = task.outputs === 0 ? undefined : withStatics?.heads[task.code];
+      let raw: Float32Array = logits.slice(at * width, at * width + task.outputs);
+      if (head !== undefined) raw = applyStaticsHead(head, representation, task.outputs);
       const temperature = calibration?.[task.code]?.temperature;
-      const scaled = temperature === undefined || task.outputs === 0
-        ? { probs: (probs.data as Float32Array).slice(at * width, at * width + task.outputs) }
-        : applyTemperature(task.kind, raw, temperature);
+      const scaled = task.outputs === 0
+        ? { logits: raw, probs: new Float32Array(0) }
+        : temperature !== undefined
+        ? applyTemperature(task.kind, raw, temperature)
+        : head !== undefined
+        ? { logits: raw, probs: activate(task.kind, raw) }
+        : {
+          logits: raw,
+          probs: (probs.data as Float32Array).slice(at * width, at * width + task.outputs),
+        };
       return {
         task,
         probs: scaled.probs,
-        logits: "logits" in scaled ? scaled.logits : raw,
+        logits: scaled.logits,
         alpha: alpha.slice(at * 7, (at + 1) * 7),
         gates: (gates.data as Float32Array).slice(at * gateSize, (at + 1) * gateSize),
-        representation: (sp.data as Float32Array).slice(at * spSize, (at + 1) * spSize),
+        representation,
       };
     });
   }
@@ -588,7 +632,10 @@ export class FlexCareModel {
       ...feed,
       task_ids: { dims: [B, K], dtype: "int64", data: taskIds },
     });
-    return batch.map((_, b) => this.#outputs(out, tasks, b));
+    const statics = options.statics;
+    return batch.map((_, b) =>
+      this.#outputs(out, tasks, b, Array.isArray(statics) ? statics[b] : statics as StayStatics)
+    );
   }
 
   /**
@@ -626,7 +673,13 @@ export class FlexCareModel {
       presence: f32([1, 3], presence),
       ...feed,
     });
-    return this.#outputs(out, tasks);
+    const statics = options.statics;
+    return this.#outputs(
+      out,
+      tasks,
+      0,
+      Array.isArray(statics) ? statics[0] : statics as StayStatics,
+    );
   }
 
   /** Runs every graph once on small inputs so the first real request is not slow. */
@@ -693,4 +746,20 @@ async function readTaskTable(
     );
   }
   return { table: { rows, width, data: Float32Array.from(json.data) }, sha256: hash };
+}
+
+/** Logits of a statics head on a representation (float64 sums). */
+function applyStaticsHead(
+  head: StaticsHead,
+  representation: Float32Array,
+  outputs: number,
+): Float32Array {
+  const n = representation.length;
+  const out = new Float32Array(outputs);
+  for (let o = 0; o < outputs; o++) {
+    let z = head.bias[o]!;
+    for (let i = 0; i < n; i++) z += head.weights[o * n + i]! * representation[i]!;
+    out[o] = z;
+  }
+  return out;
 }

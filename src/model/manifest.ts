@@ -9,6 +9,7 @@ import type { NoteEncoderSpec } from "../features/notes/encoder.ts";
 import type { NormalizerJson } from "../features/normalizer.ts";
 import type { TaskKind } from "../data/tasks.ts";
 import { calibrationProblem, type ModelCalibration } from "./calibration.ts";
+import { type ModelStatics, staticsProblem } from "./statics.ts";
 
 /** One input or output of a graph: dims are numbers or symbolic names (dynamic). */
 export interface TensorSpec {
@@ -64,6 +65,8 @@ export interface ModelManifest {
   readonly metrics?: Readonly<Record<string, unknown>>;
   /** Per-task temperature scaling applied to the heads' logits (`calibration.ts`). */
   readonly calibration?: ModelCalibration;
+  /** Heads over `[s_p || stay statics]` that replace the graph's heads of some tasks (`statics.ts`). */
+  readonly statics?: ModelStatics;
   readonly created_by?: string;
   readonly created_at?: string;
 }
@@ -164,7 +167,22 @@ export function checkManifest(json: unknown, dir: string): ModelManifest {
   if (m.timeseries?.columns !== 76) fail("timeseries.columns must be 76");
   const calibration = calibrationProblem(m.calibration, m.tasks.map((t) => t.code));
   if (calibration !== null) fail(calibration);
+  const statics = staticsProblem(m.statics, m.tasks, 2 * Number(m.config?.["d_model"]));
+  if (statics !== null) fail(statics);
   return m;
+}
+
+/**
+ * Replaces a model directory's `manifest.json` with `json` after checking it (as
+ * {@linkcode checkManifest}); written to a temporary file first, so a failed write leaves the
+ * old manifest.
+ */
+export async function writeManifest(dir: string, json: unknown): Promise<void> {
+  checkManifest(json, dir);
+  const path = join(dir, "manifest.json");
+  const tmp = `${path}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(json, null, 2) + "\n");
+  await Deno.rename(tmp, path);
 }
 
 /** Reads a graph file and checks its sha256 against the manifest. */

@@ -11,6 +11,9 @@ import type { TaskKind } from "../data/tasks.ts";
 import type { FlexCareModel } from "../model/flexcare_model.ts";
 import { OnlineLearner } from "./learner.ts";
 import { builtInHeads } from "./onnx_heads.ts";
+import type { LinearHead } from "../finetune/linear_head.ts";
+import type { ManifestTask } from "../model/manifest.ts";
+import { staticsWidth } from "../model/statics.ts";
 import { type ChangeControlPlan, LOCKED_PLAN, readPlan } from "./plan.ts";
 
 /** The plan file a model directory may carry. */
@@ -41,6 +44,57 @@ export async function modelPlan(
   return existsSync(own) ? await readPlan(own, kinds) : LOCKED_PLAN;
 }
 
+/**
+ * The heads a model serves for `tasks`, as linear heads on its representation (s_p, plus the
+ * statics encoding when the model has statics heads): a task's statics head when it has one,
+ * else the graph's head (zero weights on the statics); each with its calibration temperature
+ * folded in, so they give exactly the probabilities the model serves.
+ */
+export async function servedHeads(
+  model: Pick<FlexCareModel, "dir" | "manifest">,
+  tasks: readonly ManifestTask[],
+  graph: string,
+): Promise<Map<string, LinearHead>> {
+  const manifest = model.manifest;
+  const calibration = manifest.calibration?.tasks ?? {};
+  const statics = manifest.statics;
+  const sp = 2 * Number(manifest.config["d_model"]);
+  const width = sp + (statics === undefined ? 0 : staticsWidth(statics.spec));
+  const temperatureOf = (code: string) => calibration[code]?.temperature ?? 1;
+  const fromGraph = tasks.filter((t) => statics?.heads[t.code] === undefined).map((t) => ({
+    ...t,
+    temperature: temperatureOf(t.code),
+  }));
+  const out = new Map<string, LinearHead>();
+  if (fromGraph.length > 0) {
+    const heads = builtInHeads(await Deno.readFile(join(model.dir, graph)), fromGraph, sp);
+    for (const [code, h] of heads) {
+      if (width === sp) {
+        out.set(code, h);
+        continue;
+      }
+      const weights = new Float32Array(h.outputs * width);
+      for (let o = 0; o < h.outputs; o++) {
+        weights.set(h.weights.subarray(o * sp, (o + 1) * sp), o * width);
+      }
+      out.set(code, { ...h, inputs: width, weights });
+    }
+  }
+  for (const t of tasks) {
+    const head = statics?.heads[t.code];
+    if (head === undefined) continue;
+    const T = temperatureOf(t.code);
+    out.set(t.code, {
+      kind: t.kind,
+      inputs: width,
+      outputs: t.outputs,
+      weights: Float32Array.from(head.weights, (w) => w / T),
+      bias: Float32Array.from(head.bias, (b) => b / T),
+    });
+  }
+  return out;
+}
+
 /** The learner and the tasks the stay service must predict (the given ones and the plan's). */
 export async function openOnlineLearner(
   model: Pick<FlexCareModel, "dir" | "manifest" | "hash" | "name">,
@@ -50,15 +104,11 @@ export async function openOnlineLearner(
   const tasks = [...new Set([...(options.tasks ?? ["dec", "los"]), ...Object.keys(plan.heads)])];
   const manifestTasks = model.manifest.tasks.filter((t) => tasks.includes(t.code));
   const graph = model.manifest.graphs["flexcare"]?.file ?? "flexcare.onnx";
-  const width = 2 * Number(model.manifest.config["d_model"]);
-  const calibration = model.manifest.calibration?.tasks ?? {};
-  const planned = manifestTasks.filter((t) => t.code in plan.heads).map((t) => ({
-    ...t,
-    ...(calibration[t.code] === undefined ? {} : { temperature: calibration[t.code]!.temperature }),
-  }));
-  const baseHeads = planned.length === 0
-    ? new Map()
-    : builtInHeads(await Deno.readFile(join(model.dir, graph)), planned, width);
+  const baseHeads = await servedHeads(
+    model,
+    manifestTasks.filter((t) => t.code in plan.heads),
+    graph,
+  );
   const learner = OnlineLearner.open({
     dataDir: options.dataDir,
     model: { hash: model.hash, name: model.name },

@@ -126,6 +126,7 @@ export class StepEngine {
     const out: StayPrediction[] = [];
     let seq = options.nextSeq;
     const model = this.#model;
+    const statics = stay.statics === undefined ? {} : { statics: stay.statics };
     for (const hours of times) {
       const raw = stay.series.matrix(hours);
       const hasSeries = raw.rows > 0 && stay.firstObs <= hours + EPS;
@@ -150,7 +151,7 @@ export class StepEngine {
         };
         outputs = await this.#exclusive(() => {
           gate();
-          return model.step(staged, this.#tasks);
+          return model.step(staged, this.#tasks, statics);
         });
       } else {
         const inputs = {
@@ -160,7 +161,7 @@ export class StepEngine {
         };
         outputs = await this.#exclusive(() => {
           gate();
-          return model.predict(inputs, this.#tasks);
+          return model.predict(inputs, this.#tasks, statics);
         });
       }
       const news2 = hasSeries ? news2FromMatrix(raw).total : undefined;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { StayStatics } from "../model/statics.ts";
 import { FeatureInputError } from "../features/errors.ts";
 import { extractSection } from "../features/notes/section.ts";
 import { normalizeNoteText } from "../features/notes/normalize.ts";
@@ -93,4 +94,34 @@ export function isoOption(value: unknown, field: string, what: string): string {
     );
   }
   return new Date(ms).toISOString();
+}
+
+/**
+ * Checks a stay's statics (unit code, age in years 0-130, sex `F`/`M`) and returns them without
+ * absent fields; a bad value is a 422 naming its field.
+ *
+ * @example
+ * ```ts
+ * import { checkStatics } from "./input.ts";
+ * const s = checkStatics({ unit: "MICU", age: 71 });
+ * if (s.unit !== "MICU" || s.age !== 71 || "sex" in s) throw new Error();
+ * ```
+ */
+export function checkStatics(value: StayStatics): StayStatics {
+  const bad = (field: string, message: string): never => {
+    throw new ServiceError(422, "invalid_statics", message, { field });
+  };
+  const { unit, age, sex } = value;
+  if (unit !== undefined && (typeof unit !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(unit))) {
+    bad("unit", "unit must be a care unit code of 1-32 letters, digits, _ or - (e.g. MICU)");
+  }
+  if (age !== undefined && (typeof age !== "number" || !(age >= 0 && age <= 130))) {
+    bad("age", "age must be a number of years from 0 to 130");
+  }
+  if (sex !== undefined && sex !== "F" && sex !== "M") bad("sex", 'sex must be "F" or "M"');
+  return {
+    ...(unit === undefined ? {} : { unit }),
+    ...(age === undefined ? {} : { age }),
+    ...(sex === undefined ? {} : { sex }),
+  };
 }

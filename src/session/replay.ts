@@ -10,6 +10,7 @@ import type { DiscretizerConfig } from "../features/discretizer_config.ts";
 import type { EventStore, StayRow } from "./store.ts";
 import { StayRuntime, type TimedObservation } from "./stay_runtime.ts";
 import { noteSection } from "./input.ts";
+import type { StayStatics } from "../model/statics.ts";
 
 /**
  * The resident state of a stay, from the log.
@@ -46,7 +47,9 @@ export function replayStay(
   const observations: TimedObservation[] = [];
   for (const e of store.events(row.stayId)) {
     const p = e.payload as Record<string, unknown>;
-    if (e.kind === "obs") {
+    if (e.kind === "admit" && typeof p.statics === "object" && p.statics !== null) {
+      stay.statics = p.statics as StayStatics;
+    } else if (e.kind === "obs") {
       observations.push({
         hours: p.hours as number,
         channel: p.channel as string,

@@ -58,7 +58,15 @@ import {
 import { replayStay } from "./replay.ts";
 import { hoursSinceAdmission } from "./time.ts";
 import { type Idempotency, idempotency } from "./idempotency.ts";
-import { checkEventId, checkStayId, featureError, isoOption, noteSection } from "./input.ts";
+import {
+  checkEventId,
+  checkStatics,
+  checkStayId,
+  featureError,
+  isoOption,
+  noteSection,
+} from "./input.ts";
+import type { StayStatics } from "../model/statics.ts";
 import type {
   ObservationInput,
   ServiceStats,
@@ -410,11 +418,13 @@ class Service implements ManagedStayService {
 
   admit(
     stayId: string,
-    options: WriteOptions & { admittedAt?: string } = {},
+    options: WriteOptions & { admittedAt?: string; statics?: StayStatics } = {},
   ): Promise<StayState> {
     return this.#serial(stayId, async () => {
+      const statics = options.statics === undefined ? undefined : checkStatics(options.statics);
       const idem = await idempotency(this.#store, this.#clock, stayId, "admit", options, {
         admittedAt: options.admittedAt ?? null,
+        ...(statics === undefined ? {} : { statics }),
       });
       if (idem.stored !== undefined) return idem.stored as StayState;
       if (this.#store.getStay(stayId) !== undefined) {
@@ -427,7 +437,11 @@ class Service implements ManagedStayService {
         : isoOption(options.admittedAt, "admittedAt", "Admission time");
       const row = this.#store.append(stayId, {
         create: { admittedAt },
-        events: [{ kind: "admit", hours: null, payload: { admittedAt } }],
+        events: [{
+          kind: "admit",
+          hours: null,
+          payload: { admittedAt, ...(statics === undefined ? {} : { statics }) },
+        }],
         predictions: [],
         now: this.#now(),
         ...idem.record((r) => stateOf(r)),

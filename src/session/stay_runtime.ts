@@ -26,6 +26,7 @@
  *
  * @module
  */
+import type { StayStatics } from "../model/statics.ts";
 import { StayTimeSeries } from "../features/stay_time_series.ts";
 import { EPS } from "../features/observation.ts";
 import type { DiscretizerConfig } from "../features/discretizer_config.ts";
@@ -111,6 +112,8 @@ export class StayRuntime {
   readonly published: number[] = [];
   /** Prediction times waiting for the late-data recompute. */
   readonly pending = new Set<number>();
+  /** Unit, age and sex given at admission (for a model with statics heads). */
+  statics: StayStatics | undefined = undefined;
 
   constructor(stayId: string, admittedAtMs: number, config: DiscretizerConfig) {
     this.stayId = stayId;

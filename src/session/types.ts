@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { StayStatics } from "../model/statics.ts";
 
 /** An observation as the API accepts it (already translated from FHIR where needed). */
 export interface ObservationInput {
@@ -115,7 +116,10 @@ export interface WriteOptions {
 /** The stay service the HTTP layer calls. Writes to one stay are serialized. */
 export interface StayService {
   /** Admits a stay; `admittedAt` defaults to now. Conflict (409) when the id exists. */
-  admit(stayId: string, options?: WriteOptions & { admittedAt?: string }): Promise<StayState>;
+  admit(
+    stayId: string,
+    options?: WriteOptions & { admittedAt?: string; statics?: StayStatics },
+  ): Promise<StayState>;
   /** A stay's state (404 when unknown). */
   get(stayId: string): Promise<StayState>;
   /** Discharges a stay; its data is kept for the configured retention, then deleted. */

@@ -4,6 +4,7 @@ import { importPhysionet2012 } from "../../src/data/import/physionet2012.ts";
 import { SHARED_DIR, sharedMissing } from "../shared.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
 import { tinyModel } from "../model/tiny_model.ts";
+import { quietly } from "../quiet.ts";
 import { UsageError } from "../../src/cli/usage_error.ts";
 import { memoryEvalSource, type ModelEvalOptions } from "../../src/eval/eval_source.ts";
 import type { PredictionRecord } from "../../src/eval/predictions.ts";
@@ -18,18 +19,6 @@ const RECORDS: PredictionRecord[] = [
   { task: "dec", labels: 0, probs: 0.6, news2: 5 },
   { task: "dec", labels: 1, probs: 0.4, news2: 4 },
 ];
-
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const { log, error } = console;
-  console.log = () => {};
-  console.error = () => {};
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("eval --predictions writes the report, JSON and diagrams", async () => {
   const dir = await Deno.makeTempDir();

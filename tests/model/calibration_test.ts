@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects, maxAbsDiff } from "../assert.ts";
 import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../routes/logger.ts";
 import { FakeStayService } from "../routes/fake_service.ts";
@@ -8,7 +8,7 @@ import { FlexCareModel } from "../../src/model/flexcare_model.ts";
 import { ModelLoadError } from "../../src/model/manifest.ts";
 import { applyLinearHead } from "../../src/finetune/linear_head.ts";
 import { builtInHeads } from "../../src/online/onnx_heads.ts";
-import { tinyModel } from "./tiny_model.ts";
+import { tinyModelCopy } from "./tiny_model.ts";
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -65,11 +65,7 @@ Deno.test("fitCalibration: multi-label unknown labels (-1) are skipped; ECE fall
 });
 
 async function calibratedCopy(temperatures: Record<string, number>): Promise<string> {
-  const src = await tinyModel();
-  const dir = await Deno.makeTempDir({ prefix: "flexcare-calibrated-" });
-  for await (const e of Deno.readDir(src)) {
-    if (e.isFile) await Deno.copyFile(`${src}/${e.name}`, `${dir}/${e.name}`);
-  }
+  const dir = await tinyModelCopy("flexcare-calibrated-");
   const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
   manifest.calibration = {
     method: "temperature",
@@ -79,13 +75,6 @@ async function calibratedCopy(temperatures: Record<string, number>): Promise<str
   };
   await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest));
   return dir;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assertEquals(a.length, b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
 }
 
 Deno.test({
@@ -123,13 +112,13 @@ Deno.test({
       };
       for (const [path, outputs] of Object.entries(paths)) {
         outputs.forEach((o, k) => {
-          const d = maxDiff(o.probs, expected[k]!);
+          const d = maxAbsDiff(o.probs, expected[k]!);
           assert(d < 1e-5, `${path} ${o.task.code}: ${d}`);
         });
       }
       // Temperatures change the probabilities (the test would not see a missing scaling).
       const uncal = await raw.predict(inputs, ["ihm"]);
-      assert(maxDiff(uncal[0]!.probs, expected[0]!) > 1e-3);
+      assert(maxAbsDiff(uncal[0]!.probs, expected[0]!) > 1e-3);
       // The online learner's base heads give the served probabilities.
       const width = 2 * Number(cal.manifest.config["d_model"]);
       const manifestTasks = cal.manifest.tasks.filter((t) => t.code in T).map((t) => ({
@@ -138,7 +127,7 @@ Deno.test({
       }));
       const heads = builtInHeads(await Deno.readFile(`${dir}/flexcare.onnx`), manifestTasks, width);
       for (const o of paths.predict.filter((o) => o.task.code in T)) {
-        const d = maxDiff(
+        const d = maxAbsDiff(
           applyLinearHead(heads.get(o.task.code)!, o.representation).probs,
           o.probs,
         );

@@ -31,6 +31,13 @@ export function tinyModel(): Promise<string> {
   return copied;
 }
 
+/** A fresh copy of the committed tiny model in a new temporary folder (the caller removes it). */
+export async function tinyModelCopy(prefix = "flexcare-model-copy-"): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  await copyTree(FIXTURE, dir);
+  return dir;
+}
+
 async function copyTree(from: string, to: string): Promise<void> {
   for await (const e of Deno.readDir(from)) {
     const src = `${from}/${e.name}`, dst = `${to}/${e.name}`;
