@@ -545,20 +545,29 @@ class Service implements ManagedStayService {
           ids.push(checkEventId(o.eventId, `observations[${i}].eventId`));
         }
       });
-      const existing = this.#store.existingEventIds(stayId, ids);
-      const seen = new Set<string>();
+      const stored = this.#store.storedEvents(stayId, ids);
+      const seen = new Map<string, { hours: number; channel: string; value: unknown }>();
       const accepted: (TimedObservation & { eventId?: string })[] = [];
       let duplicates = 0;
       observations.forEach((o, i) => {
+        const hours = hoursSinceAdmission(o.time, admittedMs, `observations[${i}].time`);
+        const obs = { hours, channel: o.channel, value: o.value };
         if (o.eventId !== undefined) {
-          if (existing.has(o.eventId) || seen.has(o.eventId)) {
+          const before = stored.get(o.eventId);
+          const earlier = before === undefined
+            ? seen.get(o.eventId)
+            : before.kind === "obs"
+            ? before.payload as { hours: number; channel: string; value: unknown }
+            : null;
+          if (before !== undefined || earlier !== undefined) {
+            if (earlier === null || earlier === undefined || !sameObservation(earlier, obs)) {
+              throw conflictingEvent(o.eventId, `observations[${i}]`, before?.kind ?? "obs");
+            }
             duplicates += 1;
             return;
           }
-          seen.add(o.eventId);
+          seen.set(o.eventId, obs);
         }
-        const hours = hoursSinceAdmission(o.time, admittedMs, `observations[${i}].time`);
-        const obs = { hours, channel: o.channel, value: o.value };
         try {
           encodeObservation(this.#config, obs);
         } catch (error) {
@@ -621,7 +630,8 @@ class Service implements ManagedStayService {
       }, bytes);
       if (idem.stored !== undefined) return idem.stored as WriteResult;
       this.#active(row);
-      const duplicate = this.#duplicate(stayId, options.eventId, idem);
+      // An image's bytes are not compared (the log keeps them, not a digest): same kind counts.
+      const duplicate = this.#duplicate(stayId, options.eventId, idem, (kind) => kind === "image");
       if (duplicate !== undefined) return duplicate;
       const stay = this.#load(stayId, row);
       const hours = this.#attachmentTime(stay, options.time);
@@ -680,7 +690,12 @@ class Service implements ManagedStayService {
       });
       if (idem.stored !== undefined) return idem.stored as WriteResult;
       this.#active(row);
-      const duplicate = this.#duplicate(stayId, options.eventId, idem);
+      const duplicate = this.#duplicate(
+        stayId,
+        options.eventId,
+        idem,
+        (kind, payload) => kind === "note" && payload.text === text,
+      );
       if (duplicate !== undefined) return duplicate;
       const stay = this.#load(stayId, row);
       const hours = this.#attachmentTime(stay, options.time);
@@ -891,14 +906,23 @@ class Service implements ManagedStayService {
   }
 
   /** The duplicate result when `eventId` is already in the log. */
+  /**
+   * The duplicate result when `eventId` is already in the log as the same event (`same` checks
+   * the stored kind and payload); a 409 when it stands for another event.
+   */
   #duplicate(
     stayId: string,
     eventId: string | undefined,
     idem: Idempotency,
+    same: (kind: string, payload: Record<string, unknown>) => boolean,
   ): WriteResult | undefined {
     if (eventId === undefined) return undefined;
     checkEventId(eventId, "eventId");
-    if (this.#store.existingEventIds(stayId, [eventId]).size === 0) return undefined;
+    const stored = this.#store.storedEvents(stayId, [eventId]).get(eventId);
+    if (stored === undefined) return undefined;
+    if (!same(stored.kind, stored.payload as Record<string, unknown>)) {
+      throw conflictingEvent(eventId, "query", stored.kind);
+    }
     const result: WriteResult = { accepted: 0, duplicates: 1, predictions: [] };
     idem.remember(result);
     return result;
@@ -1148,6 +1172,27 @@ class Service implements ManagedStayService {
       if (!this.#mutex.locked(stayId)) this.#resident.delete(stayId);
     }
   }
+}
+
+/** Whether two observations are the same event (time within 1e-9 h, channel, value). */
+function sameObservation(
+  a: { hours: number; channel: string; value: unknown },
+  b: { hours: number; channel: string; value: unknown },
+): boolean {
+  return Math.abs(a.hours - b.hours) <= 1e-9 && a.channel === b.channel &&
+    String(a.value) === String(b.value);
+}
+
+/** A 409: an event id already stands for another event (nothing of the request is stored). */
+function conflictingEvent(eventId: string, field: string, kind: string): ServiceError {
+  return new ServiceError(
+    409,
+    "event_conflict",
+    `Event "${eventId}" was already stored with a different ${
+      kind === "obs" ? "time, channel or value" : `content (a ${kind} event)`
+    }; nothing of this request was stored. Send a correction under a new event id`,
+    { field: field === "query" ? "eventId" : `${field}.eventId` },
+  );
 }
 
 function stateOf(row: StayRow): StayState {

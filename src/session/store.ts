@@ -225,7 +225,9 @@ export class EventStore {
         `INSERT INTO events (stay_id, seq, kind, hours, payload, blob, event_id, idempotency_key,
          created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      eventId: prepare("SELECT 1 AS x FROM events WHERE stay_id = ? AND event_id = ?"),
+      eventById: prepare(
+        "SELECT kind, payload FROM events WHERE stay_id = ? AND event_id = ?",
+      ),
       events: prepare(
         "SELECT seq, kind, hours, payload, event_id FROM events WHERE stay_id = ? ORDER BY seq",
       ),
@@ -316,11 +318,17 @@ export class EventStore {
     return r === undefined ? undefined : stayFromRow(r);
   }
 
-  /** Which of `eventIds` the stay's log already holds. */
-  existingEventIds(stayId: string, eventIds: Iterable<string>): Set<string> {
-    const found = new Set<string>();
+  /** The stored events among `eventIds` (kind and payload), by event id. */
+  storedEvents(
+    stayId: string,
+    eventIds: Iterable<string>,
+  ): Map<string, { kind: EventKind; payload: unknown }> {
+    const found = new Map<string, { kind: EventKind; payload: unknown }>();
     for (const id of eventIds) {
-      if (this.#stmt.eventId!.get(stayId, id) !== undefined) found.add(id);
+      const r = this.#stmt.eventById!.get(stayId, id) as Row | undefined;
+      if (r !== undefined) {
+        found.set(id, { kind: r.kind as EventKind, payload: JSON.parse(r.payload as string) });
+      }
     }
     return found;
   }

@@ -357,6 +357,21 @@ Deno.test({
         observations: [{ time: 0.5, channel: "Heart Rate", value: 70, eventId: "hr-0" }],
       })).json();
       assertEquals([dup.accepted, dup.duplicates], [0, 1]);
+      // The same event id with another value is a conflict: 409 naming it, nothing stored.
+      const conflict = await post("/v1/stays/conc-0/observations", {
+        observations: [
+          { time: 5.5, channel: "Heart Rate", value: 71 },
+          { time: 0.5, channel: "Heart Rate", value: 75, eventId: "hr-0" },
+        ],
+      });
+      const body = await conflict.json();
+      assertEquals([conflict.status, body.error, body.field], [
+        409,
+        "event_conflict",
+        "observations[1].eventId",
+      ]);
+      assert(body.detail.includes("hr-0"), body.detail);
+      assertEquals((await (await fetch(`${first.url}/v1/stays/conc-0`)).json()).observations, 12);
     } finally {
       await first.stop();
     }

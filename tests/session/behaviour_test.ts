@@ -77,17 +77,35 @@ Deno.test("duplicate deliveries (event ids, Idempotency-Key) are ignored and rep
   await withService(async (service) => {
     await admitWithHours(service, "s1", 3);
     const before = service.counts();
+    const sentBefore = "s1-1-0"; // an event id of hour 1's vitals (hourOfVitals)
     const batch: ObservationInput[] = [
       { time: 3.5, channel: "Heart Rate", value: 90, eventId: "x1" },
-      { time: 3.6, channel: "Heart Rate", value: 91, eventId: "x1" }, // repeated inside the batch
-      { time: 3.7, channel: "Heart Rate", value: 92, eventId: "s1-1-0" }, // sent before
+      { time: 3.5, channel: "Heart Rate", value: 90, eventId: "x1" }, // repeated inside the batch
       { time: 3.8, channel: "Heart Rate", value: 93 },
     ];
     const first = await service.addObservations("s1", batch);
-    assertEquals([first.accepted, first.duplicates], [2, 2]);
+    assertEquals([first.accepted, first.duplicates], [2, 1]);
     const again = await service.addObservations("s1", batch);
-    assertEquals([again.accepted, again.duplicates, again.predictions.length], [1, 3, 0]);
+    assertEquals([again.accepted, again.duplicates, again.predictions.length], [1, 2, 0]);
     assertEquals(service.counts().events, before.events + 3);
+    // The same event id for another event: a 409 naming it, and nothing of the request stored.
+    const counted = service.counts();
+    for (
+      const conflicting of [
+        [{ time: 3.5, channel: "Heart Rate", value: 91, eventId: "x1" }], // new value
+        [{ time: 3.6, channel: "Heart Rate", value: 90, eventId: "x1" }], // new time
+        [ // repeated inside one batch with another value
+          { time: 3.9, channel: "Heart Rate", value: 80, eventId: "x2" },
+          { time: 3.9, channel: "Heart Rate", value: 81, eventId: "x2" },
+        ],
+        [{ time: 3.7, channel: "Heart Rate", value: 92, eventId: sentBefore }], // sent before
+      ] as ObservationInput[][]
+    ) {
+      const e = await assertRejects(() => service.addObservations("s1", conflicting), ServiceError);
+      assertEquals([e.status, e.code], [409, "event_conflict"]);
+      assert(e.message.includes(conflicting.at(-1)!.eventId!), e.message);
+    }
+    assertEquals(service.counts(), counted);
 
     // Idempotency-Key: the same request again returns the first response and writes nothing.
     const obs = [{ time: 4.5, channel: "Heart Rate", value: 95 }];
@@ -112,6 +130,16 @@ Deno.test("duplicate deliveries (event ids, Idempotency-Key) are ignored and rep
     assertEquals([imgAgain.accepted, imgAgain.duplicates, imgAgain.predictions], [0, 1, []]);
     await service.addNote("s1", NOTE, { eventId: "note-1" });
     assertEquals((await service.addNote("s1", NOTE, { eventId: "note-1" })).duplicates, 1);
+    const noteConflict = await assertRejects(
+      () => service.addNote("s1", `${NOTE} Addendum.`, { eventId: "note-1" }),
+      ServiceError,
+    );
+    assertEquals([noteConflict.status, noteConflict.field], [409, "eventId"]);
+    const kindConflict = await assertRejects(
+      () => service.addImage("s1", smallPng(), { eventId: "note-1" }),
+      ServiceError,
+    );
+    assertEquals(kindConflict.status, 409);
     // Retried admission and discharge with their key return the first answer.
     const admit = await service.admit("s2", { idempotencyKey: "a" });
     assertEquals(await service.admit("s2", { idempotencyKey: "a" }), admit);
