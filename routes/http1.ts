@@ -47,6 +47,8 @@ export interface Http1Options {
   maxHeadBytes?: number;
   /** Called when a connection fails in a way worth knowing (never for a client going away). */
   onError?: (error: unknown) => void;
+  /** Serve HTTPS with this PEM certificate chain and private key (TLS without a proxy). */
+  tls?: { readonly cert: string; readonly key: string };
 }
 
 /** A running server. */
@@ -530,11 +532,11 @@ export function serveHttp1(options: Http1Options, handler: FetchHandler): Http1S
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
   const maxHead = options.maxHeadBytes ?? 32768;
-  const listener = Deno.listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 8787,
-    transport: "tcp",
-  });
+  const where = { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 8787 };
+  const listener: Deno.Listener = options.tls === undefined
+    ? Deno.listen({ ...where, transport: "tcp" })
+    : Deno.listenTls({ ...where, transport: "tcp", cert: options.tls.cert, key: options.tls.key });
+  const scheme = options.tls === undefined ? "http" : "https";
   const addr = listener.addr as Deno.NetAddr;
   const connections = new Set<Promise<void>>();
   const idle = new Set<Deno.Conn>();
@@ -586,7 +588,9 @@ export function serveHttp1(options: Http1Options, handler: FetchHandler): Http1S
         const host = head.headers.get("host") ?? `${addr.hostname}:${addr.port}`;
         let url: URL;
         try {
-          url = new URL(head.target.startsWith("/") ? `http://${host}${head.target}` : head.target);
+          url = new URL(
+            head.target.startsWith("/") ? `${scheme}://${host}${head.target}` : head.target,
+          );
         } catch {
           throw new ProtocolError(400, "Invalid request target");
         }

@@ -92,6 +92,8 @@ export interface ServeOptions {
    * @default {30000}
    */
   bodyTimeoutMs?: number;
+  /** Serve HTTPS: PEM certificate chain and private key (`--cert FILE --key FILE`). */
+  tls?: { readonly cert: string; readonly key: string };
   /**
    * Past this many queued model steps new writes are refused with 503 and `Retry-After`.
    * @default {64}
@@ -205,10 +207,11 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       ? {}
       : { headersTimeoutMs: options.headersTimeoutMs }),
     ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     onError: (error) => log.debug(`connection: ${(error as Error).name}`),
     onListen: ({ hostname, port }) => {
       log.info(
-        `flexcare listening on http://${
+        `flexcare listening on ${options.tls === undefined ? "http" : "https"}://${
           hostname.includes(":") ? `[${hostname}]` : hostname
         }:${port}`,
       );
@@ -338,6 +341,8 @@ export function parseServeArgs(
       plan: { type: "string" },
       tasks: { type: "string" },
       "learner-duty": { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -368,6 +373,26 @@ export function parseServeArgs(
     const s = numberFlag(name, text, { min: 0.001, max: 3600 });
     return s === undefined ? undefined : Math.round(s * 1000);
   };
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert FILE and --key FILE go together (PEM certificate chain and key)");
+  }
+  let tls: { cert: string; key: string } | undefined;
+  if (values.cert !== undefined && values.key !== undefined) {
+    const read = (flag: string, path: string) => {
+      try {
+        return Deno.readTextFileSync(path);
+      } catch (error) {
+        throw new UsageError(`${flag} ${path}: ${(error as Error).message}`);
+      }
+    };
+    tls = { cert: read("--cert", values.cert), key: read("--key", values.key) };
+    if (!tls.cert.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new UsageError(`--cert ${values.cert} holds no PEM certificate`);
+    }
+    if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(tls.key)) {
+      throw new UsageError(`--key ${values.key} holds no PEM private key`);
+    }
+  }
   const headersTimeoutMs = seconds("--header-timeout", values["header-timeout"]);
   const bodyTimeoutMs = seconds("--body-timeout", values["body-timeout"]);
   const recomputeDelay = numberFlag("--recompute-delay", values["recompute-delay"], {
@@ -404,6 +429,7 @@ export function parseServeArgs(
     corsOrigins: Object.freeze(corsOrigins),
     ...(rateLimit === undefined ? {} : { rateLimit }),
     ...(headersTimeoutMs === undefined ? {} : { headersTimeoutMs }),
+    ...(tls === undefined ? {} : { tls }),
     ...(bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs }),
     ...(maxQueuedSteps === undefined ? {} : { maxQueuedSteps }),
     ...(recomputeDelay === undefined

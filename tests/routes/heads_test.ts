@@ -7,7 +7,8 @@ import { assert, assertEquals } from "../assert.ts";
 import { tinyModel } from "../model/tiny_model.ts";
 import { writeSyntheticDataset } from "../../src/data/synth/write_dataset.ts";
 import { main as finetune } from "../../src/cli/finetune.ts";
-import { parseServeArgs, serve } from "../../src/cli/serve.ts";
+import { parseServeArgs } from "../../src/cli/serve.ts";
+import { serveOnLoopback } from "./helpers.ts";
 import { HeadStore } from "../../routes/deps.ts";
 import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../routes/logger.ts";
@@ -84,24 +85,10 @@ Deno.test({
       }
 
       const heads = `${dir}/heads`;
-      const controller = new AbortController();
-      const { promise: listening, resolve: onListen } = Promise.withResolvers<number>();
-      const { promise: ready, resolve: onReady } = Promise.withResolvers<void>();
-      const done = serve({
-        port: 0,
-        model,
-        data: `${dir}/service`,
-        heads,
-        backend: "wasm",
-        logLevel: "silent",
-        rateLimit: false,
-        signal: controller.signal,
-        onListen,
-        onReady,
-      });
+      const server = await serveOnLoopback({ model, data: `${dir}/service`, heads });
       try {
-        const url = `http://127.0.0.1:${await listening}`;
-        await ready;
+        const url = `http://127.0.0.1:${server.port}`;
+        await server.ready;
 
         // before the head exists: an unknown task, naming the field
         const before = await post(`${url}/v1/predict`, { tasks: ["copd"], note: NOTE });
@@ -185,8 +172,7 @@ Deno.test({
           422,
         );
       } finally {
-        controller.abort();
-        await done;
+        await server.stop();
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { serve, type ServeOptions } from "../../src/cli/serve.ts";
 import { type AppOptions, createApp } from "../../routes/app.ts";
 import { createLogger } from "../../routes/logger.ts";
 import { serveHttp1 } from "../../routes/http1.ts";
@@ -60,4 +61,26 @@ export async function readEvents(
   }
   await reader.cancel();
   return events;
+}
+
+/** A `serve()` on port 0 (wasm, silent, no rate limit): its port, readiness and a stop. */
+export async function serveOnLoopback(
+  options: ServeOptions,
+): Promise<{ port: number; ready: Promise<void>; stop: () => Promise<void> }> {
+  const controller = new AbortController();
+  const { promise: listening, resolve: onListen } = Promise.withResolvers<number>();
+  const { promise: ready, resolve: onReady } = Promise.withResolvers<void>();
+  const done = serve({
+    port: 0,
+    backend: "wasm",
+    logLevel: "silent",
+    rateLimit: false,
+    ...options,
+    signal: controller.signal,
+    onListen,
+    onReady,
+  });
+  const port = await Promise.race([listening, done.then(() => -1)]);
+  if (port < 0) throw new Error("serve() ended before it listened");
+  return { port, ready, stop: () => (controller.abort(), done) };
 }

@@ -4,7 +4,7 @@
  * torch is available, and the streaming plumbing against the fake service always.
  */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { listen, readEvents } from "./helpers.ts";
+import { listen, readEvents, serveOnLoopback } from "./helpers.ts";
 import { FakeStayService } from "./fake_service.ts";
 import { tinyModel } from "../model/tiny_model.ts";
 import { FlexCareModel } from "../../src/model/flexcare_model.ts";
@@ -299,22 +299,8 @@ Deno.test({
     const model = await tinyModel();
     const data = await Deno.makeTempDir({ prefix: "flexcare-serve-e2e-" });
     const start = async () => {
-      const controller = new AbortController();
-      const { promise: listening, resolve: onListen } = Promise.withResolvers<number>();
-      const { promise: ready, resolve: onReady } = Promise.withResolvers<void>();
-      const done = serve({
-        port: 0,
-        model,
-        data,
-        backend: "wasm",
-        logLevel: "silent",
-        rateLimit: false,
-        signal: controller.signal,
-        onListen,
-        onReady,
-      });
-      const port = await listening;
-      return { url: `http://127.0.0.1:${port}`, ready, stop: () => (controller.abort(), done) };
+      const server = await serveOnLoopback({ model, data });
+      return { url: `http://127.0.0.1:${server.port}`, ready: server.ready, stop: server.stop };
     };
     const first = await start();
     try {
