@@ -32,6 +32,7 @@ import { finetuneMarkdown } from "./report.ts";
 import { summaryFeatures, summaryWidth } from "./summary_features.ts";
 import { loadTaskData } from "./task_data.ts";
 import { modelFeaturizer } from "./sample_inputs.ts";
+import { metadataGroups, readStayMetadata, type StayMetadata } from "../data/stay_metadata.ts";
 import { METRICS_BY_KIND, taskMetrics } from "./task_metrics.ts";
 import { initialTaskToken } from "./task_token.ts";
 import { type EpochRecord, type LabelledRows, trainLinearHead } from "./train_head.ts";
@@ -152,6 +153,11 @@ export interface FinetuneReport {
   readonly classCounts: Record<string, number[]>;
   readonly runs: readonly RunResult[];
   readonly headPath: string;
+  /**
+   * The kept head's first metric on the test split per subgroup (`unit`, `age_band`, `sex`,
+   * `admission_type` from the dataset's `stays.csv`; empty without it).
+   */
+  readonly subgroups: readonly FinetuneSubgroup[];
   /** The head's temperature (folded into its weights) and ECE/log-loss before and after. */
   readonly calibration: {
     readonly temperature: number;
@@ -160,6 +166,78 @@ export interface FinetuneReport {
   } | null;
   readonly seconds: Record<string, number>;
   readonly notes: readonly string[];
+}
+
+/** One subgroup of the fine-tune report. */
+export interface FinetuneSubgroup {
+  readonly column: string;
+  readonly value: string;
+  readonly n: number;
+  /** Positive test samples (binary tasks; `null` otherwise). */
+  readonly positives: number | null;
+  /** The first metric, `null` when undefined (`undefinedBecause` says why for binary tasks). */
+  readonly metric: number | null;
+  readonly lower: number | null;
+  readonly upper: number | null;
+  readonly undefinedBecause: "no positives" | "no negatives" | null;
+  /** Below the lower end of the overall test interval. */
+  readonly belowOverall: boolean;
+}
+
+/**
+ * The kept head's first metric per subgroup of the test split, with bootstrap intervals; a
+ * group with one class says so instead of a number; `overallLower` flags groups below it.
+ */
+export function testSubgroups(
+  kind: TaskKind,
+  samples: readonly Sample[],
+  labels: readonly (readonly number[])[],
+  probs: readonly Float32Array[],
+  metadata: ReadonlyMap<string, StayMetadata>,
+  overallLower: number | null,
+  seed: number,
+): FinetuneSubgroup[] {
+  const lead = METRICS_BY_KIND[kind][0];
+  const byColumn = new Map<string, Map<string, number[]>>();
+  samples.forEach((s, i) => {
+    for (const [column, value] of Object.entries(metadataGroups(metadata.get(s.stayId)))) {
+      let groups = byColumn.get(column);
+      if (groups === undefined) byColumn.set(column, groups = new Map());
+      groups.set(value, [...(groups.get(value) ?? []), i]);
+    }
+  });
+  const out: FinetuneSubgroup[] = [];
+  for (const [column, groups] of [...byColumn].sort()) {
+    for (const [value, idx] of [...groups].sort()) {
+      const y = idx.map((i) => labels[i]!);
+      const p = idx.map((i) => probs[i]!);
+      const positives = kind === "binary" ? y.filter((l) => l[0] === 1).length : null;
+      const undefinedBecause = positives === 0
+        ? "no positives"
+        : positives === idx.length
+        ? "no negatives"
+        : null;
+      const ci = undefinedBecause === null
+        ? bootstrapCi(idx.length, (w) => taskMetrics(kind, y, p, w)[lead]!, {
+          resamples: 300,
+          seed,
+        })
+        : null;
+      const v = ci === null || !Number.isFinite(ci.value) ? null : ci.value;
+      out.push({
+        column,
+        value,
+        n: idx.length,
+        positives,
+        metric: v,
+        lower: ci?.lower ?? null,
+        upper: ci?.upper ?? null,
+        undefinedBecause,
+        belowOverall: v !== null && overallLower !== null && v < overallLower,
+      });
+    }
+  }
+  return out;
 }
 
 function meanOf(rows: readonly Record<string, number>[]): Record<string, number> {
@@ -448,6 +526,16 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
         test: { vectors: vectors.test["flexcare"]!, labels: testLabels },
       });
     if (calibration !== null) mainHead = calibration.head;
+    const mainRunResult = runs.find((r) => r.features === "flexcare" && r.fraction === fraction);
+    const subgroups = testSubgroups(
+      kind,
+      data.splits.test,
+      testLabels,
+      predictAll(mainHead!, vectors.test["flexcare"]!, testLabels.length),
+      await readStayMetadata(options.data),
+      mainRunResult?.testCi.lower ?? null,
+      seed,
+    );
 
     await Deno.mkdir(options.out, { recursive: true });
     const headsDir = options.headsDir ?? `${options.out}/heads`;
@@ -534,6 +622,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneReport
       },
       runs,
       headPath,
+      subgroups,
       calibration: calibration === null ? null : calibration.report,
       seconds: {
         extract: extractSeconds,

@@ -51,6 +51,24 @@ export function finetuneMarkdown(r: FinetuneReport): string {
       r.seconds["train"]!.toFixed(1)
     } s, total ${r.seconds["total"]!.toFixed(1)} s`,
     `- Head artifact: \`${r.headPath}\``,
+    ...(r.subgroups.length === 0 ? [] : [
+      "",
+      `Test ${m1} of the kept head by subgroup (flag: below the overall interval):`,
+      "",
+      "| column | group | n | positives | value (95% CI) | flag |",
+      "|---|---|---:|---:|---|---|",
+      ...r.subgroups.map((g) =>
+        `| ${g.column} | ${g.value} | ${g.n} | ${g.positives ?? ""} | ${
+          g.undefinedBecause ??
+            (g.metric === null
+              ? "n/a"
+              : `${f(g.metric)} (${g.lower === null ? "n/a" : f(g.lower)}-${
+                g.upper === null ? "n/a" : f(g.upper)
+              })`)
+        } | ${g.belowOverall ? "below overall" : ""} |`
+      ),
+      "",
+    ]),
     ...(r.calibration === null ? [] : [
       `- Calibration: temperature ${
         r.calibration.temperature.toFixed(3)

@@ -1,5 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals } from "../assert.ts";
 import { main } from "../../src/cli/fit_statics.ts";
+import type { Sample } from "../../src/data/dataset.ts";
+import { testSubgroups } from "../../src/finetune/finetune.ts";
 import { importPhysionet2012 } from "../../src/data/import/physionet2012.ts";
 import { modelEvalSource } from "../../src/eval/model_source.ts";
 import { evaluateSource } from "../../src/eval/evaluate.ts";
@@ -60,4 +62,46 @@ Deno.test({
       for (const m of models) await Deno.remove(m, { recursive: true });
     }
   },
+});
+
+Deno.test("fine-tune report subgroups: AUROC per unit equals scikit-learn's; one-class groups say so", () => {
+  const rows: [string, number, number][] = [
+    ...[[1, .9], [0, .2], [1, .7], [0, .4], [0, .75], [1, .35], [0, .1], [1, .8]].map(
+      ([y, p]) => ["CCU", y!, p!] as [string, number, number],
+    ),
+    ...[[1, .3], [0, .6], [1, .45], [0, .5], [0, .7], [1, .65]].map(
+      ([y, p]) => ["MICU", y!, p!] as [string, number, number],
+    ),
+    ...[[0, .2], [0, .9], [0, .4]].map(([y, p]) => ["SICU", y!, p!] as [string, number, number]),
+  ];
+  const samples = rows.map((_, i) => ({ stayId: `s${i}` }) as unknown as Sample);
+  const metadata = new Map(rows.map(([unit], i) => [`s${i}`, {
+    stayId: `s${i}`,
+    subjectId: `s${i}`,
+    unit,
+    age: 50 + i,
+    sex: i % 2 === 0 ? "F" : "M",
+    admissionType: "",
+  }]));
+  const groups = testSubgroups(
+    "binary",
+    samples,
+    rows.map(([, y]) => [y]),
+    rows.map(([, , p]) => Float32Array.of(p)),
+    metadata,
+    0.5,
+    0,
+  );
+  const unit = groups.filter((g) => g.column === "unit");
+  assertEquals(unit.map((g) => [g.value, g.n, g.positives]), [["CCU", 8, 4], ["MICU", 6, 3], [
+    "SICU",
+    3,
+    0,
+  ]]);
+  // roc_auc_score (scikit-learn 1.2) on the same labels and scores; float32 scores as served.
+  assertAlmostEquals(unit[0]!.metric!, 0.8125, 1e-12);
+  assertAlmostEquals(unit[1]!.metric!, 0.22222222222222224, 1e-12);
+  assertEquals([unit[0]!.belowOverall, unit[1]!.belowOverall], [false, true]);
+  assertEquals([unit[2]!.metric, unit[2]!.undefinedBecause], [null, "no positives"]);
+  assertEquals(groups.filter((g) => g.column === "sex").map((g) => g.value), ["F", "M"]);
 });
