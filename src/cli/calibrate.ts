@@ -16,7 +16,7 @@ import { fitCalibration, type FittedTask } from "../eval/calibrate.ts";
 import { modelEvalSource } from "../eval/model_source.ts";
 import type { PredictionRecord } from "../eval/predictions.ts";
 import type { ModelCalibration } from "../model/calibration.ts";
-import { readManifest, writeManifest } from "../model/manifest.ts";
+import { writeManifest } from "../model/manifest.ts";
 import { integerFlag } from "./flags.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -99,7 +99,6 @@ export async function main(args: string[]): Promise<number> {
   console.log(calibrationTable(fitted));
   if (values["dry-run"]) return 0;
   const path = join(values.model, "manifest.json");
-  await readManifest(values.model); // still a valid model directory
   const manifest = JSON.parse(await Deno.readTextFile(path));
   const calibration: ModelCalibration = {
     method: "temperature",

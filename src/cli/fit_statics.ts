@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { getTask } from "../data/tasks.ts";
 import { fitStaticsHeads, type StaticsTaskReport } from "../finetune/statics_heads.ts";
-import { readManifest, writeManifest } from "../model/manifest.ts";
+import { writeManifest } from "../model/manifest.ts";
 import { integerFlag, numberFlag } from "./flags.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -67,7 +67,6 @@ export async function main(args: string[]): Promise<number> {
   const mask = numberFlag("mask", values.mask, { min: 0, max: 1 });
   const seed = integerFlag("seed", values.seed, { min: 0 });
   const tasks = values.tasks.split(",").map((t) => getTask(t.trim()).code);
-  await readManifest(values.model);
   const result = await fitStaticsHeads({
     modelDir: values.model,
     dataDir: values.data,

@@ -12,21 +12,24 @@
  *
  * @module
  */
-import { metadataGroups, readStayMetadata } from "../data/stay_metadata.ts";
+import { readStayMetadata } from "../data/stay_metadata.ts";
 import { readSamples, type Sample } from "../data/dataset.ts";
 import { getTask, listfilePath, type Split, type TaskInfo } from "../data/tasks.ts";
 import type { FeatureMatrix } from "../features/matrix.ts";
 import { NORMALIZER_PH, normalizerFromJson } from "../features/normalizer.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
-import { applyLinearHead, type LinearHead } from "../finetune/linear_head.ts";
 import { runTorchModule } from "../cli/train.ts";
 import { modelFeaturizer, sampleInputs } from "../finetune/sample_inputs.ts";
-import { METRICS_BY_KIND, taskMetrics } from "../finetune/task_metrics.ts";
-import { type LabelledRows, trainLinearHead } from "../finetune/train_head.ts";
+import { METRICS_BY_KIND } from "../finetune/task_metrics.ts";
+import {
+  applyRows,
+  type LabelledRows,
+  trainLinearHeadByValidation,
+} from "../finetune/train_head.ts";
 import { readManifest } from "../model/manifest.ts";
 import type { EvalSource } from "./eval_source.ts";
 import type { EvalReport } from "./evaluate.ts";
-import { modalityPattern } from "./model_source.ts";
+import { sampleRecord } from "./model_source.ts";
 import type { PredictionRecord } from "./predictions.ts";
 
 /** Columns of the reference matrix. */
@@ -130,35 +133,18 @@ function fitLr(
   scored: Rows,
   seed: number,
 ): Fitted {
-  const lead = METRICS_BY_KIND[task.kind][0];
-  const score = (probs: Float32Array[], labels: readonly (readonly number[])[]) => {
-    const v = taskMetrics(task.kind, labels, probs)[lead]!;
-    return Number.isFinite(v) ? v : -Infinity;
-  };
-  const apply = (head: LinearHead, r: Rows) =>
-    r.samples.map((_, i) =>
-      applyLinearHead(head, r.labelled.x.subarray(i * BASELINE_WIDTH, (i + 1) * BASELINE_WIDTH))
-        .probs
-    );
-  let best: { head: LinearHead; score: number; wd: number } | null = null;
-  for (const weightDecay of WEIGHT_DECAYS) {
-    const trained = trainLinearHead(train.labelled, {
-      kind: task.kind,
-      outputs,
-      validation: val.labelled,
-      score,
-      weightDecay,
-      seed,
-    });
-    const s = score(apply(trained.head, val), val.labelled.labels);
-    if (best === null || s > best.score) best = { head: trained.head, score: s, wd: weightDecay };
-  }
+  const best = trainLinearHeadByValidation(train.labelled, val.labelled, {
+    kind: task.kind,
+    outputs,
+    weightDecays: WEIGHT_DECAYS,
+    seed,
+  });
   return {
-    probs: apply(best!.head, scored),
+    probs: applyRows(best.head, scored.labelled).map((o) => o.probs),
     choice: {
       task: task.code,
-      setting: { weightDecay: best!.wd },
-      validationScore: best!.score,
+      setting: { weightDecay: best.weightDecay },
+      validationScore: best.score,
       trainSamples: train.samples.length,
     },
   };
@@ -294,15 +280,7 @@ export async function baselineEvalSource(
           for (let i = 0; i < scored.samples.length; i++) {
             const sample = scored.samples[i]!;
             const probs = Array.from(fitted.probs[i]!);
-            yield {
-              task: task.code,
-              labels: task.kind === "multilabel" ? [...sample.labels] : sample.labels[0]!,
-              probs: task.kind === "binary" ? probs[0]! : probs,
-              groups: {
-                modality: modalityPattern(sample),
-                ...metadataGroups(metadata.get(sample.stayId)),
-              },
-            };
+            yield sampleRecord(task, sample, probs, metadata);
           }
         }
       } finally {

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { metadataGroups, metadataStatics, readStayMetadata } from "../data/stay_metadata.ts";
+import {
+  metadataGroups,
+  metadataStatics,
+  readStayMetadata,
+  type StayMetadata,
+} from "../data/stay_metadata.ts";
 import { readSamples, type Sample } from "../data/dataset.ts";
 import { getTask, listfilePath, type TaskInfo } from "../data/tasks.ts";
 import { createNoteEncoder } from "../features/notes/create_encoder.ts";
@@ -21,6 +26,27 @@ import type { PredictionRecord } from "./predictions.ts";
 export function modalityPattern(sample: Pick<Sample, "modalities">): string {
   const { timeseries, image, note } = sample.modalities;
   return [timeseries ? "t" : "", image ? "i" : "", note ? "n" : ""].filter(Boolean).join("+");
+}
+
+/**
+ * The prediction record of one sample: its task, labels, probabilities (one for binary tasks)
+ * and subgroup columns (modality pattern, and the stay's metadata when the dataset has it).
+ */
+export function sampleRecord(
+  task: TaskInfo,
+  sample: Sample,
+  probs: readonly number[],
+  metadata: ReadonlyMap<string, StayMetadata>,
+): PredictionRecord {
+  return {
+    task: task.code,
+    labels: task.kind === "multilabel" ? [...sample.labels] : sample.labels[0]!,
+    probs: task.kind === "binary" ? probs[0]! : probs,
+    groups: {
+      modality: modalityPattern(sample),
+      ...metadataGroups(metadata.get(sample.stayId)),
+    },
+  };
 }
 
 async function fileExists(path: string): Promise<boolean> {
@@ -90,13 +116,7 @@ export async function modelEvalSource(
                 ? await news2ForSample(options.dataDir, sample)
                 : null;
               yield {
-                task: task.code,
-                labels: task.kind === "multilabel" ? [...sample.labels] : sample.labels[0]!,
-                probs: task.kind === "binary" ? probs[0]! : probs,
-                groups: {
-                  modality: modalityPattern(sample),
-                  ...metadataGroups(metadata.get(sample.stayId)),
-                },
+                ...sampleRecord(task, sample, probs, metadata),
                 ...(news2 === null ? {} : { news2: news2.total }),
               };
             }

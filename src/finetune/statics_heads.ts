@@ -24,10 +24,9 @@ import {
   type StaticsSpec,
   type StayStatics,
 } from "../model/statics.ts";
-import { applyLinearHead, type LinearHead } from "./linear_head.ts";
 import { modelFeaturizer, sampleInputs } from "./sample_inputs.ts";
 import { METRICS_BY_KIND, taskMetrics } from "./task_metrics.ts";
-import { trainLinearHead } from "./train_head.ts";
+import { applyRows, trainLinearHeadByValidation } from "./train_head.ts";
 
 /** Options of {@linkcode fitStaticsHeads}. */
 export interface FitStaticsOptions {
@@ -180,38 +179,20 @@ export async function fitStaticsHeads(options: FitStaticsOptions): Promise<FitSt
         const v = taskMetrics(task.kind, labels, probs)[lead]!;
         return Number.isFinite(v) ? v : -Infinity;
       };
-      const apply = (head: LinearHead, r: { x: Float32Array; width: number }, n: number) =>
-        Array.from(
-          { length: n },
-          (_, i) => applyLinearHead(head, r.x.subarray(i * r.width, (i + 1) * r.width)),
-        );
-      const trainRows = rows(train, train.statics.map(hide));
       const valRows = rows(val, val.statics);
-      let best: { head: LinearHead; score: number; wd: number } | null = null;
-      for (const weightDecay of WEIGHT_DECAYS) {
-        const trained = trainLinearHead(trainRows, {
-          kind: task.kind,
-          outputs,
-          validation: valRows,
-          score,
-          weightDecay,
-          seed: options.seed ?? 0,
-        });
-        const s = score(
-          apply(trained.head, valRows, val.samples.length).map((o) => o.probs),
-          valRows.labels,
-        );
-        if (best === null || s > best.score) {
-          best = { head: trained.head, score: s, wd: weightDecay };
-        }
-      }
-      const head = best!.head;
-      const calibrationData = (r: ReturnType<typeof rows>, n: number) => ({
+      const best = trainLinearHeadByValidation(rows(train, train.statics.map(hide)), valRows, {
         kind: task.kind,
-        logits: apply(head, r, n).map((o) => o.logits),
+        outputs,
+        weightDecays: WEIGHT_DECAYS,
+        seed: options.seed ?? 0,
+      });
+      const head = best.head;
+      const calibrationData = (r: ReturnType<typeof rows>) => ({
+        kind: task.kind,
+        logits: applyRows(head, r).map((o) => o.logits),
         labels: r.labels.map((l) => task.kind === "multilabel" ? l : l[0]!),
       });
-      const fitData = calibrationData(valRows, val.samples.length);
+      const fitData = calibrationData(valRows);
       const temperature = fitTemperature(fitData);
       const splits: Record<string, CalibrationSplitReport> = {
         val: scoreCalibration(fitData, temperature),
@@ -222,22 +203,19 @@ export async function fitStaticsHeads(options: FitStaticsOptions): Promise<FitSt
         const labels = known.labels;
         return {
           graph: score(d.graphProbs, labels),
-          statics: score(apply(head, known, d.samples.length).map((o) => o.probs), labels),
-          unknown: score(apply(head, unknown, d.samples.length).map((o) => o.probs), labels),
+          statics: score(applyRows(head, known).map((o) => o.probs), labels),
+          unknown: score(applyRows(head, unknown).map((o) => o.probs), labels),
         };
       };
       if (test !== null) {
-        splits["test"] = scoreCalibration(
-          calibrationData(rows(test, test.statics), test.samples.length),
-          temperature,
-        );
+        splits["test"] = scoreCalibration(calibrationData(rows(test, test.statics)), temperature);
       }
       heads[task.code] = { weights: Array.from(head.weights), bias: Array.from(head.bias) };
       temperatures[task.code] = { temperature: Number(temperature.toFixed(6)), splits };
       const report: StaticsTaskReport = {
         task: task.code,
         metric: lead,
-        weightDecay: best!.wd,
+        weightDecay: best.weightDecay,
         temperature,
         validation: measure(val),
         test: test === null ? null : measure(test),

@@ -10,7 +10,8 @@
  */
 import { seededRandom } from "../eval/prng.ts";
 import type { TaskKind } from "../data/tasks.ts";
-import { activate, type LinearHead } from "./linear_head.ts";
+import { activate, applyLinearHead, type LinearHead } from "./linear_head.ts";
+import { METRICS_BY_KIND, taskMetrics } from "./task_metrics.ts";
 
 /** Row-major features `[rows, width]` with their labels. */
 export interface LabelledRows {
@@ -362,4 +363,52 @@ export function trainLinearHead(train: LabelledRows, options: TrainHeadOptions):
     history,
     bestEpoch: best.epoch,
   };
+}
+
+/** What {@linkcode trainLinearHeadByValidation} kept. */
+export interface ChosenHead {
+  readonly head: LinearHead;
+  readonly weightDecay: number;
+  /** The task's first metric (`METRICS_BY_KIND`) on the validation rows; -Infinity when undefined. */
+  readonly score: number;
+}
+
+/**
+ * One head per weight decay (early stopping on the validation rows' first metric of the task's
+ * kind), and the one whose validation score is best; ties keep the earlier decay.
+ */
+export function trainLinearHeadByValidation(
+  train: LabelledRows,
+  validation: LabelledRows,
+  options: { kind: TaskKind; outputs: number; weightDecays: readonly number[]; seed?: number },
+): ChosenHead {
+  const lead = METRICS_BY_KIND[options.kind][0];
+  const score = (probs: ArrayLike<number>[], labels: readonly (readonly number[])[]) => {
+    const v = taskMetrics(options.kind, labels, probs)[lead]!;
+    return Number.isFinite(v) ? v : -Infinity;
+  };
+  let best: ChosenHead | null = null;
+  for (const weightDecay of options.weightDecays) {
+    const trained = trainLinearHead(train, {
+      kind: options.kind,
+      outputs: options.outputs,
+      validation,
+      score,
+      weightDecay,
+      seed: options.seed ?? 0,
+    });
+    const s = score(applyRows(trained.head, validation).map((o) => o.probs), validation.labels);
+    if (best === null || s > best.score) best = { head: trained.head, weightDecay, score: s };
+  }
+  if (best === null) throw new RangeError("No weight decay to try");
+  return best;
+}
+
+/** The head's outputs on every row of `rows`. */
+export function applyRows(head: LinearHead, rows: Pick<LabelledRows, "x" | "width">) {
+  const n = rows.x.length / rows.width;
+  return Array.from(
+    { length: n },
+    (_, i) => applyLinearHead(head, rows.x.subarray(i * rows.width, (i + 1) * rows.width)),
+  );
 }
