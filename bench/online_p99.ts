@@ -190,7 +190,8 @@ if (import.meta.main) {
     "",
     `Machine: ${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores; ` +
     `\`deno run -A bench/online_p99.ts --stays ${options.stays} --writes ${options.writes} ` +
-    `--backend ${options.backend}\` (default model, real PhysioNet 2012 set-a stays for the fill).`,
+    `--backend ${options.backend} --model ${options.model}\` (real PhysioNet 2012 set-a stays for ` +
+    `the fill).`,
     "",
     "| phase | writes | p50 ms | p99 ms | learner jobs in the window | outcomes posted in the window |",
     "|---|---|---|---|---|---|",
